@@ -1,0 +1,96 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.k8s contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: plan_info
+short_description: Validate a dualstack.k8s config.toml and return its address plan
+version_added: 0.1.0
+description:
+  - Loads C(config.toml) with the collection's config model, runs every validation rule and returns
+    the address plan (see C(docs/plan-contract.md)). Changes nothing.
+  - On an invalid config the module fails with every error, each naming its dotted config key.
+requirements:
+  - pydantic >= 2
+  - netaddr
+  - Python >= 3.11 (tomllib)
+options:
+  config:
+    description:
+      - Path of config.toml. Defaults to E(DUALSTACK_CONFIG), else C(config/config.toml) in the
+        current directory.
+    type: path
+author:
+  - dualstack.k8s contributors
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Returns no diff; nothing changes.
+"""
+
+EXAMPLES = r"""
+- name: Validate the config and get the plan
+  dualstack.k8s.plan_info:
+    config: "{{ playbook_dir }}/../config/config.toml"
+  register: _plan
+  delegate_to: localhost
+
+- name: Show the primary family
+  ansible.builtin.debug:
+    msg: "{{ _plan.plan.cluster.primary_family }}"
+"""
+
+RETURN = r"""
+plan:
+  description: The address plan; every family-ordered list is primary first.
+  returned: success
+  type: dict
+  sample: {"cluster": {"ip_families": ["ipv4", "ipv6"], "primary_family": "ipv4"}}
+errors:
+  description: The validation errors, each with the dotted C(key) and the C(reason).
+  returned: failure on an invalid config
+  type: list
+  elements: dict
+  sample: [{"key": "network.ipv6_mode", "reason": "slaac needs a /64 node subnet"}]
+config:
+  description: The config file that was read.
+  returned: always
+  type: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError, config_path
+    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+    IMPORT_ERROR = None
+except ImportError:
+    IMPORT_ERROR = traceback.format_exc()
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(config=dict(type="path")), supports_check_mode=True)
+    if IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("pydantic>=2 and netaddr"), exception=IMPORT_ERROR)
+    path = config_path(module.params["config"])
+    try:
+        plan = load_plan(path)
+    except ConfigError as exc:
+        module.fail_json(msg=str(exc), config=path,
+                         errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+    except ImportError as exc:
+        module.fail_json(msg=missing_required_lib("pydantic>=2 and netaddr"), exception=str(exc), config=path)
+    module.exit_json(changed=False, plan=plan, config=path)
+
+
+if __name__ == "__main__":
+    main()
