@@ -15,7 +15,10 @@ not of a real VM):
 - every daemon service is disabled: roles enable and start them once they are configured;
 - Debian's haproxy unit fails with 226/NAMESPACE in a container (``BindReadOnlyPaths=/dev/log``):
   a drop-in resets ``BindReadOnlyPaths=``;
-- apt timers and units that make no sense in a container are masked.
+- apt timers and units that make no sense in a container are masked;
+- podman mounts /proc/sys read-only: a oneshot unit re-mounts only /proc/sys/net (per network
+  namespace) read-write so roles set net.* sysctls as on a VM. It needs ``--cap-add SYS_ADMIN``
+  next to NET_ADMIN, NET_RAW, NET_BROADCAST; kernel.*/vm.*/fs.* stay read-only.
 
 Usage: ``.venv/bin/python lab/image.py [--force] [--print-tag]``. Prints the image reference.
 podman runs with ``CONTAINERS_CONF=lab/containers.conf`` (docs/lab.md).
@@ -77,6 +80,26 @@ MASK_UNITS = [
     "getty@tty1.service",
     "console-getty.service",
 ]
+
+# podman mounts /proc/sys read-only; with CAP_SYS_ADMIN this oneshot re-mounts only /proc/sys/net
+# (per network namespace, so it cannot touch the host) read-write, before systemd-sysctl runs.
+# kernel.*, vm.*, fs.* stay read-only. Roles then set net.* sysctls as on a real VM.
+PROC_SYS_NET_UNIT = """\
+[Unit]
+Description=dualstack lab: writable /proc/sys/net for this container's network namespace
+DefaultDependencies=no
+Before=systemd-sysctl.service sysinit.target
+ConditionPathIsReadWrite=!/proc/sys/net
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/mount --bind /proc/sys/net /proc/sys/net
+ExecStart=/bin/mount -o remount,bind,rw /proc/sys/net
+
+[Install]
+WantedBy=sysinit.target
+"""
 
 HAPROXY_DROPIN = """\
 # dualstack lab image: Debian's haproxy unit fails with 226/NAMESPACE inside a
@@ -170,6 +193,9 @@ def build(tag: str, mirror: str) -> None:
         dropin = rootfs / "etc/systemd/system/haproxy.service.d"
         dropin.mkdir(parents=True, exist_ok=True)
         (dropin / "10-dualstack-lab-container.conf").write_text(HAPROXY_DROPIN)
+        unit = rootfs / "etc/systemd/system/dualstack-lab-proc-sys-net.service"
+        unit.write_text(PROC_SYS_NET_UNIT)
+        chroot(rootfs, "systemctl", "enable", unit.name)
         chroot(rootfs, "apt-get", "clean")
         for sub in ("var/lib/apt/lists", "var/cache/apt/archives", "var/log"):
             for p in (rootfs / sub).glob("*"):

@@ -1,0 +1,155 @@
+"""The address plan: deterministic, family-ordered, stable when the cluster grows."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.dualstack.k8s.plugins.module_utils.config import load_config, parse_config
+from ansible_collections.dualstack.k8s.plugins.module_utils.plan import build_plan
+
+from test_config import BASE, variant  # noqa: E402  (same directory)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(REPO, "config", "examples")
+
+
+def plan_of(data):
+    return build_plan(parse_config(copy.deepcopy(data)))
+
+
+def test_hosts_get_fixed_addresses_of_both_families():
+    plan = plan_of(BASE)
+    assert plan["hosts"]["gw1"]["ipv4"] == "172.30.154.10"
+    assert plan["hosts"]["gw1"]["ipv6"] == "fd54:154::a"
+    assert plan["hosts"]["master1"]["node_ips"] == ["172.30.154.20", "fd54:154::14"]
+    assert plan["hosts"]["worker2"]["node_ips"] == ["172.30.154.51", "fd54:154::33"]
+    assert list(plan["hosts"]) == ["gw1", "gw2", "master1", "worker1", "worker2"]
+    assert plan["groups"] == {"gateways": ["gw1", "gw2"], "k8s_control_plane": ["master1"],
+                              "k8s_workers": ["worker1", "worker2"]}
+
+
+def test_plan_is_deterministic():
+    assert json.dumps(plan_of(BASE), sort_keys=True) == json.dumps(plan_of(BASE), sort_keys=True)
+
+
+def test_adding_workers_never_moves_an_existing_host():
+    before = plan_of(BASE)["hosts"]
+    after = plan_of(variant(("kubernetes.worker_count", 40), ("gateways.count", 3),
+                            ("kubernetes.control_plane_count", 3)))["hosts"]
+    for name, host in before.items():
+        assert after[name]["ipv4"] == host["ipv4"] and after[name]["ipv6"] == host["ipv6"], name
+    assert len(after) == 3 + 3 + 40
+
+
+def test_ipv6_primary_orders_everything_v6_first():
+    plan = build_plan(load_config(os.path.join(EXAMPLES, "ipv6-primary.toml")))
+    assert plan["cluster"]["primary_family"] == "ipv6"
+    assert plan["kubernetes"]["pod_subnets"] == ["fd20:244::/56", "10.244.0.0/16"]
+    assert plan["kubernetes"]["service_subnets"] == ["fd20:96::/108", "10.96.0.0/16"]
+    assert [p["family"] for p in plan["calico"]["pools"]] == ["ipv6", "ipv4"]
+    for host in plan["hosts"].values():
+        assert ":" in host["node_ips"][0] and "." in host["node_ips"][1]
+        assert host["primary_ip"] == host["ipv6"]
+    assert plan["kubernetes"]["control_plane_endpoint"] == "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"
+
+
+def test_ipv6_only_has_no_ipv4_anywhere():
+    plan = build_plan(load_config(os.path.join(EXAMPLES, "ipv6-only.toml")))
+    assert plan["network"]["ipv4"] is None and plan["vips"]["ipv4"] is None
+    for host in plan["hosts"].values():
+        assert host["ipv4"] is None and len(host["node_ips"]) == 1
+    assert plan["kubernetes"]["node_mask_sizes"] == {"ipv6": 80}
+    assert plan["wireguard"]["client_allowed_ips"] == ["2001:db8:31::/120", "2001:db8:30::/64"]
+    assert plan["calico"]["next_hop_mode"] == "Keep"
+
+
+def test_ipv4_only():
+    plan = build_plan(load_config(os.path.join(EXAMPLES, "ipv4-only.toml")))
+    assert plan["cluster"]["ip_families"] == ["ipv4"]
+    assert all(h["ipv6"] is None for h in plan["hosts"].values())
+    assert plan["kubernetes"]["control_plane_endpoint"] == "10.40.0.254:6443"
+
+
+def test_vips_default_to_second_to_last_address():
+    plan = plan_of(variant(("gateways.vip_v4", None), ("gateways.vip_v6", None)))
+    assert plan["vips"]["ipv4"] == "172.30.154.254"
+    assert plan["vips"]["ipv6"] == "fd54:154::fe"
+
+
+def test_router_is_first_address_not_the_anycast_address():
+    plan = plan_of(BASE)
+    assert plan["network"]["ipv6"]["gateway"] == "fd54:154::1"
+    assert plan["network"]["ipv6"]["allocation_pool"] == {"start": "fd54:154::2", "end": "fd54:154::9"}
+
+
+def test_wireguard_peers_and_client_allowed_ips():
+    plan = plan_of(BASE)
+    wg = plan["wireguard"]
+    assert wg["ipv6"]["gateway"] == "fd54:153::1" and wg["ipv4"]["gateway"] == "172.30.153.1"
+    assert wg["peers"][0]["allowed_ips"] == ["172.30.153.2/32", "fd54:153::2/128"]
+    assert wg["client_allowed_ips"] == ["172.30.153.0/24", "fd54:153::/120", "172.30.154.0/24", "fd54:154::/120"]
+
+
+def test_node_mask_default_follows_yaook():
+    plan = plan_of(BASE)
+    assert plan["kubernetes"]["node_mask_sizes"] == {"ipv4": 24, "ipv6": 72}
+
+
+def test_kubernetes_endpoint_and_sans():
+    plan = plan_of(BASE)
+    assert plan["kubernetes"]["control_plane_endpoint"] == "172.30.154.254:6443"
+    assert plan["kubernetes"]["cert_sans"] == ["172.30.154.254", "fd54:154::fe"]
+    named = plan_of(variant(("kubernetes.control_plane_endpoint", "api.example.org")))
+    assert named["kubernetes"]["control_plane_endpoint"] == "api.example.org:6443"
+    assert "api.example.org" in named["kubernetes"]["cert_sans"]
+
+
+def test_explicit_hosts_keep_their_addresses():
+    plan = plan_of(variant(("kubernetes.worker_count", None),
+                           ("kubernetes.workers", [{"name": "edge", "ipv4": "172.30.154.200"}, {"name": "w2"}])))
+    assert plan["hosts"]["edge"]["ipv4"] == "172.30.154.200"
+    assert plan["hosts"]["edge"]["ipv6"] == "fd54:154::32"  # derived from its index
+    assert plan["hosts"]["w2"]["ipv4"] == "172.30.154.51"
+
+
+def _plain(value):
+    """ansible-inventory marks plugin strings as unsafe: {"__ansible_unsafe": "x"} -> "x"."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _inventory(config, *args):
+    env = dict(os.environ, DUALSTACK_CONFIG=config)
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_inventory_lists_groups_and_host_slices():
+    res = _inventory(os.path.join(EXAMPLES, "ipv6-primary.toml"), "--list")
+    assert res.returncode == 0, res.stderr
+    inv = _plain(json.loads(res.stdout))
+    assert set(inv["k8s_nodes"]["children"]) == {"k8s_control_plane", "k8s_workers"}
+    assert inv["gateways"]["hosts"] == ["gw1", "gw2"]
+    hv = inv["_meta"]["hostvars"]["master2"]
+    assert hv["dualstack_node_ips"][0] == hv["dualstack_ipv6"]
+    assert hv["dualstack_role"] == "control_plane"
+    assert "ansible_connection" not in hv  # no [lab] table: the plugin adds no connection settings
+
+
+def test_inventory_fails_on_bad_config_with_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(open(os.path.join(EXAMPLES, "ipv4-only.toml")).read().replace(
+        'service_subnet_v4 = "10.96.0.0/12"', 'service_subnet_v4 = "10.96.0.0/8"'))
+    res = _inventory(str(bad), "--list")
+    assert res.returncode != 0
+    assert "kubernetes.service_subnet_v4" in res.stderr
+    assert '"_meta"' not in res.stdout  # no partial inventory
