@@ -158,7 +158,9 @@ def image_exists(ref: str) -> bool:
 
 
 def run(cmd: list[str], **kw) -> None:
+    """Run a command; its output goes to stderr so stdout carries only the image reference."""
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    kw.setdefault("stdout", sys.stderr)
     subprocess.run(cmd, check=True, **kw)
 
 

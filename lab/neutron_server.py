@@ -31,18 +31,26 @@ import sys
 import threading
 
 COUNTER_PATH = "/__dualstack/requests"
+FAULT_PATH = "/__dualstack/fault"
 EXTERNAL_NETWORK = "public"
 EXTERNAL_V4 = "172.30.152.0/24"
 EXTERNAL_V6 = "fd54:152::/120"
 
 
 class RequestCounter:
-    """WSGI middleware counting requests per HTTP method."""
+    """WSGI middleware counting requests per HTTP method.
+
+    Also a fault switch for tests, ``POST /__dualstack/fault`` with JSON
+    ``{"die_after_writes": N, "when": "before"|"after"}``: the process exits (like a crash or a
+    ``kill -9``) at the N-th changing request from now, either before Neutron sees it or after
+    Neutron committed it but before the answer is sent.
+    """
 
     def __init__(self, app):
         self.app = app
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._fault = None
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -54,7 +62,14 @@ class RequestCounter:
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        if environ.get("PATH_INFO", "").rstrip("/") == COUNTER_PATH:
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if path == FAULT_PATH:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            fault = json.loads(environ["wsgi.input"].read(length) or b"{}") if method == "POST" else None
+            self._fault = [int(fault["die_after_writes"]), fault.get("when", "before")] if fault else None
+            start_response("204 No Content", [])
+            return [b""]
+        if path == COUNTER_PATH:
             if method == "DELETE":
                 self.reset()
             body = json.dumps(self.snapshot()).encode()
@@ -63,6 +78,14 @@ class RequestCounter:
             return [body]
         with self._lock:
             self.counts[method] = self.counts.get(method, 0) + 1
+        if self._fault and method != "GET":
+            self._fault[0] -= 1
+            if self._fault[0] <= 0:
+                if self._fault[1] == "before":
+                    os._exit(3)
+                body = b"".join(self.app(environ, lambda *a, **k: None))  # committed, never answered
+                del body
+                os._exit(3)
         return self.app(environ, start_response)
 
 

@@ -7,10 +7,3 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, ".collections")
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
-
-
-def pytest_configure(config):
-    for marker in ("openstack: needs the real neutron-server (slow)",
-                   "molecule: runs Molecule scenarios on podman (slow)",
-                   "lab: runs against the embedded lab (slow)"):
-        config.addinivalue_line("markers", marker)

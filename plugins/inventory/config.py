@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ class InventoryModule(BaseInventoryPlugin):
     NAME = "dualstack.k8s.config"
 
     def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("config.yml", "config.yaml", "dualstack.yml",
-                                                             "dualstack.yaml"))
+        names = ("config.yml", "config.yaml", "dualstack.yml", "dualstack.yaml")
+        return super().verify_file(path) and path.endswith(names)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)

@@ -285,7 +285,7 @@ def rule_body(spec):
     """API body of a rule spec (module option form) without the group id."""
     body = {k: spec.get(k) for k in ('direction', 'ethertype', 'protocol', 'port_range_min',
                                      'port_range_max', 'remote_ip_prefix', 'remote_group_id',
-                                     'description')}
+                                     'description', 'security_group_id')}
     if body.get('protocol') in ('any', ''):
         body['protocol'] = None
     return {k: v for k, v in body.items() if v is not None}
@@ -501,7 +501,6 @@ def rules_plan(current_rules, desired_rules, purge=False, names=None):
 # the whole plan (neutron_plan)
 # ------------------------------------------------------------------------------------------------
 FAMILY_ETHERTYPE = {'ipv4': 'IPv4', 'ipv6': 'IPv6'}
-FAMILY_SUFFIX = {'ipv4': 'v4', 'ipv6': 'v6'}
 
 
 def _rule(family, description, protocol=None, port=None, port_max=None, remote_group=None,
@@ -522,16 +521,21 @@ def plan_spec(plan, options=None):
     families = list(cluster['ip_families'])
     osp = plan.get('openstack') or {}
     prefix = opts.get('name_prefix') or osp.get('name_prefix') or cluster['name']
+    named = {} if opts.get('name_prefix') else osp  # an explicit prefix renames everything
     network = plan['network']
     spec = {'prefix': prefix, 'families': families}
-    spec['network'] = opts.get('network_name') or osp.get('network_name') or f'{prefix}-net'
+    spec['network'] = opts.get('network_name') or named.get('network_name') or f'{prefix}-net'
     ext = opts.get('external_network')
     ext_key = 'external_network'
     if ext is None:
         ext, ext_key = osp.get('external_network'), 'openstack.external_network'
     spec['external_network'], spec['external_network_key'] = ext or None, ext_key
-    spec['router'] = (opts.get('router_name') or osp.get('router_name') or f'{prefix}-router') \
-        if opts.get('router', True) else None
+    spec['router'] = (opts.get('router_name') or named.get('router_name') or f'{prefix}-router') \
+        if opts.get('router', True) and osp.get('create_router', True) else None
+    subnet_names = named.get('subnet_names') or {}
+    port_names = named.get('port_names') or {}
+    vip_port_names = named.get('vip_port_names') or {}
+    sg_names = named.get('security_groups') or {}
 
     subnets = []
     for fam in families:
@@ -539,15 +543,17 @@ def plan_spec(plan, options=None):
         if not net:
             raise ModuleError(f"cluster.ip_families lists {fam} but network.{fam} is empty",
                               key=f'network.{fam}')
-        item = {'family': fam, 'name': f"{prefix}-subnet-{FAMILY_SUFFIX[fam]}", 'cidr': net['cidr'],
+        item = {'family': fam, 'name': subnet_names.get(fam) or f"{prefix}-subnet-{fam}", 'cidr': net['cidr'],
                 'gateway_ip': net.get('gateway'), 'mode': net.get('mode') if fam == 'ipv6' else None,
                 'dns_nameservers': [d for d in network.get('dns_servers') or []
                                     if ip_version(d) == (4 if fam == 'ipv4' else 6)]}
         pool = net.get('allocation_pool')
         item['allocation_pools'] = [{'start': pool['start'], 'end': pool['end']}] if pool else None
         # validate now (before any request): e.g. SLAAC on a /120
-        subnet_body(item['name'], 'x', item['cidr'], gateway_ip=item['gateway_ip'],
-                    ipv6_ra_mode=item['mode'], key_prefix=f'network.{fam}.')
+        try:
+            subnet_body(item['name'], 'x', item['cidr'], gateway_ip=item['gateway_ip'], ipv6_ra_mode=item['mode'])
+        except ModuleError as exc:
+            raise ModuleError(f"network.{fam}: {exc.msg}", key=f"network.{fam}.mode") from exc
         subnets.append(item)
     spec['subnets'] = subnets
 
@@ -564,7 +570,7 @@ def plan_spec(plan, options=None):
     if vxlan is None:
         vxlan = any('VXLAN' in e.upper() for e in encaps.values())
 
-    sg = {'common': f'{prefix}-common', 'gateways': f'{prefix}-gateways', 'nodes': f'{prefix}-nodes'}
+    sg = {k: sg_names.get(k) or f'{prefix}-{k}' for k in ('common', 'gateways', 'nodes')}
     rules = {k: [] for k in sg}
     for fam in families:
         rules['common'].append(_rule(fam, 'egress', direction='egress'))
@@ -603,14 +609,14 @@ def plan_spec(plan, options=None):
         if routed and not is_gw:
             pairs += [cidr for cidr in k8s.get('pod_subnets') or []
                       if encaps.get('ipv4' if ip_version(cidr) == 4 else 'ipv6', 'None') == 'None']
-        ports.append({'name': f'{prefix}-{host}', 'host': host,
+        ports.append({'name': port_names.get(host) or f'{prefix}-{host}', 'host': host,
                       'fixed': {f: data[f] for f in families if data.get(f)},
                       'security_groups': ([sg['common'], sg['gateways' if is_gw else 'nodes']]
                                           if use_sg else None),
-                      'pairs': pairs})
+                      'pairs': [{'ip_address': ip} for ip in pairs]})
     for fam in families:
         if vips.get(fam):
-            ports.append({'name': f'{prefix}-vip-{FAMILY_SUFFIX[fam]}', 'vip': fam,
+            ports.append({'name': vip_port_names.get(fam) or f'{prefix}-vip-{fam}', 'vip': fam,
                           'fixed': {fam: vips[fam]}, 'security_groups': None, 'pairs': []})
     spec['ports'] = ports
     return spec
@@ -764,8 +770,11 @@ class PlanReconciler:
             new_rules += [rule_body(r) for r in create]
             old_rules += delete
         if not self.check:
-            if new_rules:
-                client.create_many('security_group_rule', new_rules, ['security group rules'])
+            by_group = {}
+            for rule in new_rules:  # Neutron's bulk create takes one group at a time
+                by_group.setdefault(rule['security_group_id'], []).append(rule)
+            for group_id, rules in by_group.items():
+                client.create_many('security_group_rule', rules, [f'security_group {names[group_id]} rules'])
             for rule in old_rules:
                 client.delete('security_group_rule', rule['id'], 'security group rule')
         return ids

@@ -145,6 +145,7 @@ class NeutronModuleBase:
     argument_spec: dict = {}
     module_kwargs: dict = {}
     connection_options = True
+    diff_by_resource = False  # True: diff before/after are {resource label: state}, even for one
 
     def __init__(self):
         spec = dict(OPENSTACK_ARGSPEC) if self.connection_options else {}
@@ -175,7 +176,7 @@ class NeutronModuleBase:
         return bool(self._changes)
 
     def _diff(self):
-        if len(self._changes) == 1:
+        if len(self._changes) == 1 and not self.diff_by_resource:
             label, before, after = self._changes[0]
             return {'before': before or {}, 'after': after or {}, 'before_header': label,
                     'after_header': label}

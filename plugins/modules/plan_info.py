@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ options:
         current directory.
     type: path
 author:
-  - dualstack.k8s contributors
-extends_documentation_fragment: []
+  - dualstack.k8s contributors (@dualstack-k8s)
 attributes:
   check_mode:
     support: full

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ name: plan_table
 short_description: Render a dualstack.k8s address plan as a readable table
 version_added: 0.1.0
 description:
-  - Turns the plan (C(dualstack_plan)) into text lines: hosts by family with their kubelet node-ip,
-    VIPs, every CIDR and node mask size, Calico pools and BGP AS numbers.
+  - Turns the plan (C(dualstack_plan)) into text lines, one table of hosts by family with their
+    kubelet node-ip and one of VIPs, every CIDR and node mask size, Calico pools and BGP AS numbers.
 positional: _input
 options:
   _input:

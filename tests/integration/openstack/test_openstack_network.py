@@ -1,0 +1,411 @@
+# Copyright: dualstack.k8s contributors
+# Apache License 2.0 (see LICENSE)
+"""The openstack_network role and the neutron_* modules against a real neutron-server.
+
+The tests of this file share one server and run in order: cold run, warm run, check, diff,
+foreign changes, invalid input, a crash mid-run, and the teardown. Neutron state is always
+verified through openstacksdk, never through module output.
+"""
+from __future__ import annotations
+
+import copy
+import ipaddress
+
+import pytest
+
+from osrun import snapshot
+
+pytestmark = pytest.mark.openstack
+
+WRITES = ("POST", "PUT", "DELETE", "PATCH")
+
+
+def writes(counts):
+    return {m: n for m, n in counts.items() if m in WRITES and n}
+
+
+def by_name(items, name):
+    found = [i for i in items if i.name == name]
+    assert len(found) <= 1, f"duplicate {name}: {found}"
+    return found[0] if found else None
+
+
+def names(plan):
+    osp = plan["openstack"]
+    return {
+        "network": osp["network_name"], "router": osp["router_name"],
+        "subnets": osp["subnet_names"], "ports": osp["port_names"], "vips": osp["vip_port_names"],
+        "sgs": [osp["security_groups"].get(k, f"{osp['name_prefix']}-{k}") for k in ("common", "gateways", "nodes")],
+    }
+
+
+def ours(conn, plan):
+    """Every resource of the plan that exists, by kind."""
+    n = names(plan)
+    net = conn.network
+    return {
+        "networks": [x for x in net.networks(name=n["network"])],
+        "subnets": [x for x in net.subnets() if x.name in n["subnets"].values()],
+        "routers": [x for x in net.routers(name=n["router"])],
+        "ports": [x for x in net.ports() if x.name in list(n["ports"].values()) + list(n["vips"].values())],
+        "security_groups": [x for x in net.security_groups() if x.name in n["sgs"]],
+    }
+
+
+@pytest.fixture(scope="module")
+def conn(neutron_server):
+    return neutron_server.connection()
+
+
+# --------------------------------------------------------------------------------------------------
+# the role: cold, check, warm, diff
+# --------------------------------------------------------------------------------------------------
+def test_check_mode_on_empty_cloud_changes_nothing(ansible, neutron_server, conn, lab_plan):
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, check=True)
+    assert not result.failed, result
+    assert result.changed == 1
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+
+
+def test_cold_run_creates_everything(ansible, neutron_server, conn, lab_plan):
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan)
+    counts = neutron_server.requests()
+    assert not result.failed, result
+    assert result.changed == 1
+    print(f"cold: {result.seconds:.2f}s {counts}")
+    n = names(lab_plan)
+    net = conn.network
+    network = by_name(net.networks(), n["network"])
+    assert network is not None
+
+    subnets = {s.ip_version: s for s in net.subnets(network_id=network.id)}
+    v4, v6 = lab_plan["network"]["ipv4"], lab_plan["network"]["ipv6"]
+    assert subnets[4].cidr == v4["cidr"] and subnets[4].gateway_ip == v4["gateway"]
+    assert subnets[4].name == n["subnets"]["ipv4"]
+    assert subnets[6].cidr == v6["cidr"]
+    assert subnets[6].gateway_ip == v6["gateway"]  # ::1 style, not the subnet-router anycast
+    assert subnets[6].ipv6_ra_mode == subnets[6].ipv6_address_mode == v6["mode"]
+    assert subnets[6].allocation_pools == [v6["allocation_pool"]]
+
+    router = by_name(net.routers(), n["router"])
+    gw = router.external_gateway_info
+    ext = by_name(net.networks(), "public")
+    assert gw["network_id"] == ext.id
+    assert {ipaddress.ip_address(f["ip_address"]).version for f in gw["external_fixed_ips"]} == {4, 6}
+    iface_subnets = {f["subnet_id"] for p in net.ports(device_id=router.id, device_owner="network:router_interface")
+                     for f in p.fixed_ips}
+    assert iface_subnets == {subnets[4].id, subnets[6].id}
+
+    ports = {p.name: p for p in net.ports(network_id=network.id)}
+    vips = {lab_plan["vips"]["ipv4"], lab_plan["vips"]["ipv6"]}
+    sgs = {g.name: g for g in net.security_groups() if g.name in n["sgs"]}
+    assert len(sgs) == 3
+    for host, data in lab_plan["hosts"].items():
+        port = ports[n["ports"][host]]
+        assert {(f["subnet_id"], f["ip_address"]) for f in port.fixed_ips} == {
+            (subnets[4].id, data["ipv4"]), (subnets[6].id, data["ipv6"])}
+        pairs = {a["ip_address"] for a in port.allowed_address_pairs}
+        if data["role"] == "gateway":
+            assert vips <= pairs
+            assert set(port.security_group_ids) == {sgs[n["sgs"][0]].id, sgs[n["sgs"][1]].id}
+        else:
+            assert not vips & pairs
+            assert set(port.security_group_ids) == {sgs[n["sgs"][0]].id, sgs[n["sgs"][2]].id}
+    for fam, name in n["vips"].items():
+        assert [f["ip_address"] for f in ports[name].fixed_ips] == [lab_plan["vips"][fam]]
+
+    rules = [(r.security_group_id, r.ether_type, r.protocol, r.port_range_min, r.port_range_max, r.remote_group_id)
+             for r in net.security_group_rules()]
+    gw_id, nodes_id, common_id = sgs[n["sgs"][1]].id, sgs[n["sgs"][2]].id, sgs[n["sgs"][0]].id
+    for eth in ("IPv4", "IPv6"):
+        assert (gw_id, eth, "tcp", 179, 179, nodes_id) in rules           # BGP nodes -> gateways
+        assert (nodes_id, eth, "tcp", 179, 179, gw_id) in rules           # BGP gateways -> nodes
+        assert (gw_id, eth, "vrrp", None, None, gw_id) in rules           # VRRP between gateways
+        assert (gw_id, eth, "udp", 7777, 7777, None) in rules             # WireGuard from anywhere
+        assert (gw_id, eth, "tcp", 6443, 6443, None) in rules             # API on the VIPs
+    assert (common_id, "IPv4", "icmp", None, None, None) in rules
+    assert (common_id, "IPv6", "ipv6-icmp", None, None, None) in rules    # NDP
+    assert (common_id, "IPv6", "udp", 546, 547, None) in rules            # DHCPv6
+    assert not [r for r in rules if r[2] == "udp" and r[3] == 4789]       # no VXLAN configured
+    assert sum(counts.values()) <= 40
+
+
+def test_warm_run_sends_no_write(ansible, neutron_server, lab_plan):
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan)
+    counts = neutron_server.requests()
+    print(f"warm: {result.seconds:.2f}s {counts}")
+    assert not result.failed, result
+    assert result.changed == 0
+    assert writes(counts) == {}
+    assert counts.get("GET", 0) <= 16
+
+
+def test_check_mode_on_converged_cloud(ansible, neutron_server, conn, lab_plan):
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, check=True, diff=True)
+    assert not result.failed, result
+    assert result.changed == 0
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+
+
+def test_diff_shows_before_and_after_and_check_does_not_apply(ansible, neutron_server, conn, lab_plan):
+    n = names(lab_plan)
+    port = by_name(conn.network.ports(), n["ports"]["gw1"])
+    vip4 = lab_plan["vips"]["ipv4"]
+    conn.network.update_port(port, allowed_address_pairs=[a for a in port.allowed_address_pairs
+                                                          if a["ip_address"] != vip4])
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, check=True, diff=True)
+    assert not result.failed, result
+    assert result.changed == 1
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+    diff = result.last()["diff"]
+    label = f"port {n['ports']['gw1']}"
+    diff = diff[0] if isinstance(diff, list) else diff
+    before_pairs = {p["ip_address"] for p in diff["before"][label]["allowed_address_pairs"]}
+    after_pairs = {p["ip_address"] for p in diff["after"][label]["allowed_address_pairs"]}
+    assert vip4 not in before_pairs and vip4 in after_pairs
+    assert list(diff["before"]) == [label]  # only what changes
+
+    result = ansible.playbook(lab_plan, diff=True)
+    assert not result.failed and result.changed == 1, result
+    port = conn.network.get_port(port.id)
+    assert vip4 in {a["ip_address"] for a in port.allowed_address_pairs}
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan)
+    assert result.changed == 0 and writes(neutron_server.requests()) == {}, result
+
+
+def test_foreign_router_interface_survives(ansible, neutron_server, conn, lab_plan):
+    n = names(lab_plan)
+    router = by_name(conn.network.routers(), n["router"])
+    other = conn.network.create_network(name="foreign-net")
+    subnet = conn.network.create_subnet(network_id=other.id, name="foreign-subnet", ip_version=4,
+                                        cidr="192.168.77.0/24")
+    conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan)
+    assert not result.failed and result.changed == 0, result
+    assert writes(neutron_server.requests()) == {}
+    # the router module updating the gateway does not detach it either
+    res, task = ansible.module("neutron_router", {"cloud": "lab", "name": n["router"], "external_network": "public",
+                                                  "description": "touched"})
+    assert not task.get("failed") and task["changed"], res
+    attached = {f["subnet_id"] for p in conn.network.ports(device_id=router.id) for f in p.fixed_ips}
+    assert subnet.id in attached
+
+
+# --------------------------------------------------------------------------------------------------
+# per-resource modules: check -> apply -> check -> apply
+# --------------------------------------------------------------------------------------------------
+def converge_twice(ansible, module, args):
+    """community.crypto's pattern: check, apply, check, apply -> changed, changed, not, not."""
+    results = [ansible.module(module, args, check=check, diff=True)[1] for check in (True, False, True, False)]
+    for result in results:
+        assert not result.get("failed"), results
+    assert [r["changed"] for r in results] == [True, True, False, False], results
+    return results
+
+
+def test_modules_check_apply_check_apply(ansible, neutron_server, conn):
+    cloud = {"cloud": "lab"}
+    converge_twice(ansible, "neutron_network", dict(cloud, name="mod-net"))
+    net = by_name(conn.network.networks(), "mod-net")
+    converge_twice(ansible, "neutron_subnet", dict(cloud, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
+                                                  gateway_ip="fd54:160::1", ipv6_ra_mode="slaac"))
+    converge_twice(ansible, "neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
+                                                  dns_nameservers=["10.160.0.53"],
+                                                  allocation_pools=[{"start": "10.160.0.100", "end": "10.160.0.150"}]))
+    subnets = {s.name: s for s in conn.network.subnets(network_id=net.id)}
+    assert subnets["mod-v6"].ipv6_address_mode == "slaac" and subnets["mod-v6"].gateway_ip == "fd54:160::1"
+    converge_twice(ansible, "neutron_security_group", dict(cloud, name="mod-sg", rules=[
+        {"protocol": "vrrp", "remote_group": "mod-sg"}, {"ethertype": "IPv6", "protocol": "vrrp", "remote_group": "mod-sg"},
+        {"protocol": "tcp", "port": 179, "remote_ip_prefix": "10.160.0.0/24"},
+        {"protocol": "udp", "port": 7777, "ethertype": "IPv6"}]))
+    sg = by_name(conn.network.security_groups(), "mod-sg")
+    assert len(sg.security_group_rules) == 4
+    converge_twice(ansible, "neutron_router", dict(cloud, name="mod-router", external_network="public"))
+    converge_twice(ansible, "neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v6"))
+    converge_twice(ansible, "neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v4"))
+    port_args = dict(cloud, name="mod-port", network="mod-net", security_groups=["mod-sg"],
+                     fixed_ips=[{"subnet": "mod-v4", "ip_address": "10.160.0.10"}, {"subnet": "mod-v6"}],
+                     allowed_address_pairs=[{"ip_address": "10.160.0.254"}, {"ip_address": "fd54:160::fe"}])
+    converge_twice(ansible, "neutron_port", port_args)
+    port = by_name(conn.network.ports(), "mod-port")
+    assert {ipaddress.ip_address(f["ip_address"]).version for f in port.fixed_ips} == {4, 6}
+
+    # allowed-address-pairs in another order, with the default MAC spelled out, as /32: no change
+    neutron_server.reset_requests()
+    same = dict(port_args, allowed_address_pairs=[{"ip_address": "fd54:160::fe/128", "mac_address": port.mac_address},
+                                                  {"ip_address": "10.160.0.254"}])
+    _, task = ansible.module("neutron_port", same)
+    assert task["changed"] is False and writes(neutron_server.requests()) == {}, task
+
+    # a list option adds by default, removes only with purge
+    _, task = ansible.module("neutron_port", dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}]))
+    assert task["changed"]
+    assert len(conn.network.get_port(port.id).allowed_address_pairs) == 3
+    _, task = ansible.module("neutron_port", dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}],
+                                                  purge_allowed_address_pairs=True), diff=True)
+    assert task["changed"]
+    assert [a["ip_address"] for a in conn.network.get_port(port.id).allowed_address_pairs] == ["10.160.0.253"]
+
+    # subnet: what Neutron can change is updated, what it cannot is refused with the key named
+    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
+                                                    dns_nameservers=["10.160.0.54"]))
+    assert task["changed"] and conn.network.get_subnet(subnets["mod-v4"].id).dns_nameservers == ["10.160.0.54"]
+    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.161.0.0/24"))
+    assert task.get("failed") and task["key"] == "cidr" and "cannot be changed in place" in task["msg"], task
+    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
+                                                    ipv6_ra_mode="dhcpv6-stateful"))
+    assert task.get("failed") and task["key"] == "ipv6_ra_mode", task
+
+    # teardown through the modules, check mode first
+    for module, args in (("neutron_port", dict(cloud, name="mod-port")),
+                         ("neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v4")),
+                         ("neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v6")),
+                         ("neutron_router", dict(cloud, name="mod-router")),
+                         ("neutron_security_group", dict(cloud, name="mod-sg")),
+                         ("neutron_subnet", dict(cloud, name="mod-v4")),
+                         ("neutron_network", dict(cloud, name="mod-net"))):
+        converge_twice(ansible, module, dict(args, state="absent"))
+    assert by_name(conn.network.networks(), "mod-net") is None
+    assert by_name(conn.network.routers(), "mod-router") is None
+
+
+def test_router_keeps_both_external_addresses(ansible, conn):
+    cloud = {"cloud": "lab"}
+    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public"))
+    assert task["changed"], task
+    router = by_name(conn.network.routers(), "ext-router")
+    first = router.external_gateway_info["external_fixed_ips"]
+    assert {ipaddress.ip_address(f["ip_address"]).version for f in first} == {4, 6}
+    v4_subnet = [f["subnet_id"] for f in first if ipaddress.ip_address(f["ip_address"]).version == 4][0]
+    # naming only the IPv4 subnet adds nothing and removes nothing
+    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public",
+                                                    external_fixed_ips=[{"subnet": v4_subnet}]))
+    assert task["changed"] is False, task
+    # an update of the gateway (SNAT) keeps both addresses, whatever order Neutron lists them in
+    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public",
+                                                    enable_snat=False))
+    assert task["changed"], task
+    info = conn.network.get_router(router.id).external_gateway_info
+    assert info["enable_snat"] is False
+    assert sorted(f["ip_address"] for f in info["external_fixed_ips"]) == sorted(f["ip_address"] for f in first)
+    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", state="absent"))
+    assert task["changed"] and by_name(conn.network.routers(), "ext-router") is None
+
+
+# --------------------------------------------------------------------------------------------------
+# invalid input: fail with the key named, nothing half-created
+# --------------------------------------------------------------------------------------------------
+def test_slaac_on_a_120_fails_before_any_write(ansible, neutron_server, conn, lab_plan):
+    plan = copy.deepcopy(lab_plan)
+    plan["network"]["ipv6"]["mode"] = "slaac"
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.playbook(plan, openstack_network_name_prefix="bad1")
+    assert result.failed
+    task = result.last()
+    assert task["key"] == "network.ipv6.mode" and "/64" in task["msg"], task
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+    _, task = ansible.module("neutron_subnet", {"cloud": "lab", "name": "bad-slaac", "network": names(lab_plan)["network"],
+                                                "cidr": "fd54:170::/120", "ipv6_ra_mode": "slaac"})
+    assert task.get("failed") and task["key"] == "ipv6_ra_mode", task
+    assert snapshot(conn) == before
+
+
+def test_overlapping_subnet_fails_with_cidr_named(ansible, neutron_server, conn, lab_plan):
+    before = snapshot(conn)
+    _, task = ansible.module("neutron_subnet", {"cloud": "lab", "name": "overlap", "network": names(lab_plan)["network"],
+                                                "cidr": "172.30.154.128/25"})
+    assert task.get("failed") and task["key"] == "cidr" and "overlap" in task["msg"].lower(), task
+    assert snapshot(conn) == before
+
+
+def test_unknown_external_network_fails_before_any_write(ansible, neutron_server, conn, lab_plan):
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, openstack_network_name_prefix="bad2", openstack_network_external_network="nope")
+    assert result.failed
+    task = result.last()
+    assert task["key"] == "external_network" and "nope" in task["msg"], task
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+
+
+# --------------------------------------------------------------------------------------------------
+# Neutron dies mid-run: clear error, the next run converges without duplicates or orphans
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, conn, lab_plan, when):
+    prefix = f"crash-{when}"
+    neutron_server.die_after_writes(4, when=when)
+    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix)
+    assert result.failed
+    assert "Cannot reach the Neutron endpoint" in result.last()["msg"], result
+    assert not neutron_server.running or neutron_server.proc.wait(10) is not None
+    neutron_server.restart()
+    conn = neutron_server.connection()
+
+    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix)
+    assert not result.failed and result.changed == 1, result
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix)
+    assert result.changed == 0 and writes(neutron_server.requests()) == {}, result
+
+    nets = [x for x in conn.network.networks() if x.name == f"{prefix}-net"]
+    assert len(nets) == 1
+    assert sorted(p.name for p in conn.network.ports(network_id=nets[0].id) if p.name) == sorted(
+        [f"{prefix}-{h}" for h in lab_plan["hosts"]] + [f"{prefix}-vip-ipv4", f"{prefix}-vip-ipv6"])
+    assert len([g for g in conn.network.security_groups() if g.name.startswith(prefix)]) == 3
+    assert len([s for s in conn.network.subnets() if s.name.startswith(prefix)]) == 2
+    assert len([r for r in conn.network.routers() if r.name == f"{prefix}-router"]) == 1
+
+    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix, openstack_network_state="absent")
+    assert not result.failed and result.changed == 1, result
+    assert not [x for x in conn.network.networks() if x.name.startswith(prefix)]
+    assert not [x for x in conn.network.ports() if (x.name or "").startswith(prefix)]
+    assert not [x for x in conn.network.security_groups() if x.name.startswith(prefix)]
+
+
+# --------------------------------------------------------------------------------------------------
+# teardown
+# --------------------------------------------------------------------------------------------------
+def test_state_absent_leaves_nothing(ansible, neutron_server, conn, lab_plan):
+    n = names(lab_plan)
+    before = snapshot(conn)
+    result = ansible.playbook(lab_plan, check=True, openstack_network_state="absent")
+    assert not result.failed and result.changed == 1, result
+    assert snapshot(conn) == before
+
+    # the foreign interface attached earlier keeps the router alive, untouched
+    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    assert not result.failed and result.changed == 1, result
+    router = by_name(conn.network.routers(), n["router"])
+    assert router is not None
+    foreign = by_name(conn.network.subnets(), "foreign-subnet")
+    assert foreign.id in {f["subnet_id"] for p in conn.network.ports(device_id=router.id) for f in p.fixed_ips}
+    left = ours(conn, lab_plan)
+    assert left["networks"] == left["subnets"] == left["ports"] == left["security_groups"] == []
+
+    conn.network.remove_interface_from_router(router, subnet_id=foreign.id)
+    conn.network.delete_network(by_name(conn.network.networks(), "foreign-net"))
+    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    assert not result.failed and result.changed == 1, result
+    assert all(v == [] for v in ours(conn, lab_plan).values())
+
+    neutron_server.reset_requests()
+    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    assert not result.failed and result.changed == 0, result
+    assert writes(neutron_server.requests()) == {}

@@ -1,0 +1,507 @@
+"""kubeadm rendering: golden files, the kubeadm facts of docs/kubernetes.md, a v1beta4 structural
+check and one failing test per validation rule.
+
+Regenerate the golden files after a reviewed change with
+``DUALSTACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_kubeadm.py tests/unit/test_calico.py``
+and review the diff before committing it.
+"""
+
+import copy
+import glob
+import os
+import stat
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if os.path.join(REPO, ".collections") not in sys.path:
+    sys.path.insert(0, os.path.join(REPO, ".collections"))
+
+from ansible_collections.dualstack.k8s.plugins.module_utils import kubeadm as K  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+
+GOLDEN = os.path.join(REPO, "tests", "golden")
+UPDATE = os.environ.get("DUALSTACK_UPDATE_GOLDEN") == "1"
+
+# The lead's examples plus this suite's own configs (DNS endpoint, exact version, VXLAN).
+EXAMPLES = {}
+for _path in sorted(glob.glob(os.path.join(REPO, "config", "examples", "*.toml"))):
+    EXAMPLES[os.path.basename(_path)[:-5]] = _path
+for _path in sorted(glob.glob(os.path.join(REPO, "tests", "unit", "configs", "*.toml"))):
+    EXAMPLES["unit-" + os.path.basename(_path)[:-5]] = _path
+
+_PLANS = {}
+
+
+def plan_of(name):
+    if name not in _PLANS:
+        _PLANS[name] = load_plan(EXAMPLES[name])
+    return copy.deepcopy(_PLANS[name])
+
+
+def k8s_nodes(plan):
+    return plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]
+
+
+def docs_by_kind(docs):
+    return dict((d["kind"], d) for d in docs)
+
+
+def check_golden(path, text):
+    if UPDATE:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+    assert os.path.exists(path), "golden file %s missing: run with DUALSTACK_UPDATE_GOLDEN=1" % path
+    with open(path) as handle:
+        assert handle.read() == text, "rendering differs from %s" % path
+
+
+def arg_map(args):
+    assert isinstance(args, list), "v1beta4 extraArgs must be a list of {name, value}"
+    for item in args:
+        assert set(item) == {"name", "value"} and isinstance(item["value"], str), item
+    return dict((a["name"], a["value"]) for a in args)
+
+
+# ------------------------------------------------------------------------------------------
+# v1beta4 structural check. No JSON schema for kubeadm's config types is published (kubeadm
+# validates in Go, and kubernetes-validate covers only API-server objects), so this encodes
+# the field names/types the renderer uses, as documented for kubeadm.k8s.io/v1beta4.
+# ------------------------------------------------------------------------------------------
+
+ARGS = ("list", {"name": str, "value": str})
+NODE_REGISTRATION = {"name": str, "criSocket": str, "kubeletExtraArgs": ARGS, "taints": list,
+                     "ignorePreflightErrors": list, "imagePullPolicy": str}
+API_ENDPOINT = {"advertiseAddress": str, "bindPort": int}
+STRUCTURE = {
+    "InitConfiguration": {
+        "bootstrapTokens": ("list", {"token": str, "description": str, "ttl": str, "groups": list,
+                                     "usages": list}),
+        "localAPIEndpoint": API_ENDPOINT, "nodeRegistration": NODE_REGISTRATION, "certificateKey": str,
+        "skipPhases": list,
+    },
+    "ClusterConfiguration": {
+        "clusterName": str, "kubernetesVersion": str, "controlPlaneEndpoint": str,
+        "networking": {"dnsDomain": str, "podSubnet": str, "serviceSubnet": str},
+        "apiServer": {"certSANs": list, "extraArgs": ARGS},
+        "controllerManager": {"extraArgs": ARGS}, "scheduler": {"extraArgs": ARGS},
+    },
+    "JoinConfiguration": {
+        "discovery": {"bootstrapToken": {"apiServerEndpoint": str, "token": str, "caCertHashes": list,
+                                         "unsafeSkipCAVerification": bool}},
+        "nodeRegistration": NODE_REGISTRATION,
+        "controlPlane": {"localAPIEndpoint": API_ENDPOINT, "certificateKey": str},
+    },
+}
+REQUIRED = {
+    "InitConfiguration": ["localAPIEndpoint", "nodeRegistration"],
+    "ClusterConfiguration": ["networking", "controlPlaneEndpoint", "kubernetesVersion"],
+    "JoinConfiguration": ["discovery", "nodeRegistration"],
+}
+
+
+def check_structure(value, spec, where):
+    if isinstance(spec, tuple):
+        assert isinstance(value, list), "%s: expected a list (v1beta4), got %r" % (where, value)
+        for i, item in enumerate(value):
+            check_structure(item, spec[1], "%s[%d]" % (where, i))
+    elif isinstance(spec, dict):
+        assert isinstance(value, dict), "%s: expected a mapping" % where
+        for key, item in value.items():
+            assert key in spec, "%s: unknown field %r" % (where, key)
+            check_structure(item, spec[key], "%s.%s" % (where, key))
+    else:
+        assert isinstance(value, spec) and not (spec is int and isinstance(value, bool)), (
+            "%s: expected %s, got %r" % (where, spec.__name__, value))
+
+
+def check_kubeadm_document(doc):
+    kind = doc["kind"]
+    if doc["apiVersion"] != K.API_VERSION:
+        assert kind in ("KubeletConfiguration", "KubeProxyConfiguration")
+        return
+    body = dict((k, v) for k, v in doc.items() if k not in ("apiVersion", "kind"))
+    check_structure(body, STRUCTURE[kind], kind)
+    for key in REQUIRED[kind]:
+        assert key in body, "%s: %s is required" % (kind, key)
+    reg = body.get("nodeRegistration")
+    if reg:
+        assert "node-ip" in arg_map(reg["kubeletExtraArgs"])
+
+
+def test_structural_check_rejects_map_extra_args():
+    doc = {"apiVersion": K.API_VERSION, "kind": "JoinConfiguration",
+           "discovery": {"bootstrapToken": {"apiServerEndpoint": "a:1", "token": K.PLACEHOLDER_TOKEN}},
+           "nodeRegistration": {"name": "n", "kubeletExtraArgs": {"node-ip": "10.0.0.1"}}}
+    with pytest.raises(AssertionError, match="list"):
+        check_kubeadm_document(doc)
+
+
+# ------------------------------------------------------------------------------------------
+# golden files and generic facts, for every example and every node
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_golden_and_facts(example):
+    plan = plan_of(example)
+    assert K.validate_kubeadm(plan) == []
+    fams = plan["cluster"]["ip_families"]
+    k = plan["kubernetes"]
+    for name in k8s_nodes(plan):
+        text = K.render_kubeadm_text(plan, name)
+        check_golden(os.path.join(GOLDEN, example, "kubeadm", name + ".yaml"), text)
+        docs = K.render_kubeadm(plan, name)
+        # the emitter is plain YAML: a YAML parser reads back exactly the documents
+        assert list(yaml.safe_load_all(text)) == docs
+        assert text == K.render_kubeadm_text(plan, name), "rendering must be deterministic"
+        for doc in docs:
+            check_kubeadm_document(doc)
+        host = plan["hosts"][name]
+        by_kind = docs_by_kind(docs)
+        reg = (by_kind.get("InitConfiguration") or by_kind["JoinConfiguration"])["nodeRegistration"]
+        node_ip = arg_map(reg["kubeletExtraArgs"])["node-ip"]
+        # node-ip: every family, in cluster family order, primary first
+        assert node_ip == ",".join(host[f] for f in fams)
+        assert node_ip.split(",")[0] == host["primary_ip"]
+        assert len(node_ip.split(",")) == len(fams)
+        if name == k["first_control_plane"]:
+            assert list(by_kind) == ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration",
+                                     "KubeProxyConfiguration"]
+            cc = by_kind["ClusterConfiguration"]
+            assert cc["networking"]["podSubnet"] == ",".join(k["pod_subnets"])
+            assert cc["networking"]["serviceSubnet"] == ",".join(k["service_subnets"])
+            assert cc["networking"]["dnsDomain"] == plan["cluster"]["dns_domain"]
+            assert cc["controlPlaneEndpoint"] == k["control_plane_endpoint"]
+            assert cc["apiServer"]["certSANs"] == k["cert_sans"]
+            cm = arg_map(cc["controllerManager"]["extraArgs"])
+            assert "cluster-cidr" not in cm and "service-cluster-ip-range" not in cm
+            if len(fams) == 2:
+                assert list(cm) == ["node-cidr-mask-size-%s" % f for f in fams]
+            else:
+                assert list(cm) == ["node-cidr-mask-size"]
+            init = by_kind["InitConfiguration"]
+            assert init["localAPIEndpoint"]["advertiseAddress"] == host["primary_ip"]
+            assert K.family_of(host["primary_ip"]) == K.family_of(k["service_subnets"][0])
+            assert by_kind["KubeProxyConfiguration"]["clusterCIDR"] == ",".join(k["pod_subnets"])
+        else:
+            join = by_kind["JoinConfiguration"]
+            assert list(by_kind) == ["JoinConfiguration"]
+            bt = join["discovery"]["bootstrapToken"]
+            assert bt["apiServerEndpoint"] == k["control_plane_endpoint"]
+            assert bt["token"] == K.PLACEHOLDER_TOKEN
+            if host["role"] == "control_plane":
+                assert join["controlPlane"]["localAPIEndpoint"]["advertiseAddress"] == host["primary_ip"]
+            else:
+                assert "controlPlane" not in join
+
+
+def test_no_golden_file_is_orphaned():
+    """Every golden kubeadm file belongs to a current example and node."""
+    for path in glob.glob(os.path.join(GOLDEN, "*", "kubeadm", "*.yaml")):
+        example = path.split(os.sep)[-3]
+        assert example in EXAMPLES, "%s: no such example" % path
+        assert os.path.basename(path)[:-5] in k8s_nodes(plan_of(example)), "%s: no such node" % path
+
+
+# ------------------------------------------------------------------------------------------
+# the facts of docs/kubernetes.md, spelled out per example
+# ------------------------------------------------------------------------------------------
+
+def rendered(example, name):
+    return docs_by_kind(K.render_kubeadm(plan_of(example), name))
+
+
+def test_seed004_ipv4_primary():
+    docs = rendered("seed004", "master1")
+    cc = docs["ClusterConfiguration"]
+    assert cc["networking"]["podSubnet"] == "10.244.0.0/16,fdff:2::/56"
+    assert cc["networking"]["serviceSubnet"] == "10.96.0.0/12,fdff:3::/108"
+    assert cc["controlPlaneEndpoint"] == "172.30.154.254:6443"
+    assert cc["apiServer"]["certSANs"] == ["172.30.154.254", "fd00:154::fe"]
+    assert cc["controllerManager"]["extraArgs"] == [
+        {"name": "node-cidr-mask-size-ipv4", "value": "24"},
+        {"name": "node-cidr-mask-size-ipv6", "value": "72"}]
+    assert docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"] == [
+        {"name": "node-ip", "value": "172.30.154.20,fd00:154::14"}]
+    assert docs["InitConfiguration"]["localAPIEndpoint"] == {"advertiseAddress": "172.30.154.20", "bindPort": 6443}
+    assert docs["KubeProxyConfiguration"]["clusterCIDR"] == "10.244.0.0/16,fdff:2::/56"
+    worker = rendered("seed004", "worker4")["JoinConfiguration"]
+    assert worker["nodeRegistration"]["kubeletExtraArgs"] == [{"name": "node-ip", "value": "172.30.154.53,fd00:154::35"}]
+
+
+def test_ipv6_primary_orders_ipv6_first_and_brackets_the_endpoint():
+    docs = rendered("ipv6-primary", "master1")
+    cc = docs["ClusterConfiguration"]
+    assert cc["networking"]["podSubnet"] == "fd20:244::/56,10.244.0.0/16"
+    assert cc["networking"]["serviceSubnet"] == "fd20:96::/108,10.96.0.0/16"
+    assert cc["controlPlaneEndpoint"] == "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"
+    assert cc["controllerManager"]["extraArgs"] == [
+        {"name": "node-cidr-mask-size-ipv6", "value": "72"},
+        {"name": "node-cidr-mask-size-ipv4", "value": "24"}]
+    assert docs["InitConfiguration"]["localAPIEndpoint"]["advertiseAddress"] == "2001:db8:20::14"
+    assert arg_map(docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"])["node-ip"] == \
+        "2001:db8:20::14,10.20.0.20"
+    master2 = rendered("ipv6-primary", "master2")["JoinConfiguration"]
+    assert master2["controlPlane"]["localAPIEndpoint"] == {"advertiseAddress": "2001:db8:20::15", "bindPort": 6443}
+    assert master2["discovery"]["bootstrapToken"]["apiServerEndpoint"] == "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"
+    text = K.render_kubeadm_text(plan_of("ipv6-primary"), "master1")
+    assert 'controlPlaneEndpoint: "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"' in text
+
+
+def test_ipv6_only_single_stack():
+    docs = rendered("ipv6-only", "master1")
+    cc = docs["ClusterConfiguration"]
+    assert cc["networking"] == {"dnsDomain": "c2.k8s.example", "podSubnet": "2001:db8:32::/64",
+                                "serviceSubnet": "2001:db8:33::/108"}
+    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size", "value": "80"}]
+    assert arg_map(docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"])["node-ip"] == "2001:db8:30::14"
+    assert docs["KubeletConfiguration"]["clusterDomain"] == "c2.k8s.example"
+
+
+def test_ipv4_only_single_stack():
+    docs = rendered("ipv4-only", "master1")
+    cc = docs["ClusterConfiguration"]
+    assert cc["networking"]["podSubnet"] == "10.244.0.0/16"
+    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size", "value": "24"}]
+    assert arg_map(docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"])["node-ip"] == "10.40.0.20"
+
+
+def test_dns_endpoint_and_exact_version():
+    docs = rendered("unit-v4-dns-endpoint", "master1")
+    assert docs["ClusterConfiguration"]["controlPlaneEndpoint"] == "api.v4only.example:6443"
+    assert docs["ClusterConfiguration"]["apiServer"]["certSANs"] == ["172.30.170.254", "api.v4only.example"]
+    assert docs["ClusterConfiguration"]["kubernetesVersion"] == "stable-1.34"
+    assert rendered("unit-v6-primary-vxlan", "master1")["ClusterConfiguration"]["kubernetesVersion"] == "v1.34.2"
+    plan = plan_of("seed004")
+    cc = docs_by_kind(K.render_kubeadm(plan, "master1", kubernetes_version_override="v1.34.3"))
+    assert cc["ClusterConfiguration"]["kubernetesVersion"] == "v1.34.3"
+
+
+def test_join_options():
+    plan = plan_of("seed004")
+    token = "0a1b2c.0123456789abcdef"
+    ca = "sha256:" + "ab" * 32
+    docs = K.render_kubeadm(plan, "master2", token=token, ca_cert_hashes=[ca], certificate_key="k" * 64)
+    join = docs_by_kind(docs)["JoinConfiguration"]
+    assert join["discovery"]["bootstrapToken"] == {"apiServerEndpoint": "172.30.154.254:6443", "token": token,
+                                                   "caCertHashes": [ca]}
+    assert join["controlPlane"]["certificateKey"] == "k" * 64
+    init = docs_by_kind(K.render_kubeadm(plan, "master1", token=token, cri_socket="unix:///run/containerd/containerd.sock"))
+    assert init["InitConfiguration"]["bootstrapTokens"][0]["token"] == token
+    assert init["InitConfiguration"]["nodeRegistration"]["criSocket"] == "unix:///run/containerd/containerd.sock"
+    assert "PLACEHOLDER" not in K.render_kubeadm_text(plan, "master1", token=token)
+    assert "PLACEHOLDER" in K.render_kubeadm_text(plan, "master1")
+
+
+def test_gateway_is_not_a_kubernetes_node():
+    with pytest.raises(K.KubeadmError, match="not a Kubernetes node"):
+        K.render_kubeadm(plan_of("seed004"), "gw1")
+
+
+# ------------------------------------------------------------------------------------------
+# validation: one failing case per rule, each naming the config key
+# ------------------------------------------------------------------------------------------
+
+def keys_of(plan):
+    return [key for key, _ in K.validate_kubeadm(plan)]
+
+
+def dual():
+    return plan_of("seed004")
+
+
+def test_rule_at_most_two_cidrs():
+    plan = dual()
+    plan["kubernetes"]["pod_subnets"].append("10.250.0.0/16")
+    assert "kubernetes.pod_subnet_v4" in keys_of(plan)
+
+
+def test_rule_one_cidr_per_family():
+    plan = dual()
+    plan["kubernetes"]["service_subnets"] = ["10.96.0.0/12", "10.112.0.0/12"]
+    errors = K.validate_kubeadm(plan)
+    assert errors[0][0] == "kubernetes.service_subnet_v4" and "one CIDR of each family" in errors[0][1]
+
+
+def test_rule_cidr_family_order_follows_cluster_families():
+    plan = dual()
+    plan["kubernetes"]["pod_subnets"].reverse()
+    errors = K.validate_kubeadm(plan)
+    assert errors and errors[0][0] == "kubernetes.pod_subnet_v6" and "family order" in errors[0][1]
+
+
+def test_rule_single_stack_has_one_cidr():
+    plan = plan_of("ipv6-only")
+    plan["kubernetes"]["pod_subnets"].append("10.244.0.0/16")
+    errors = K.validate_kubeadm(plan)
+    assert errors[0][0] == "kubernetes.pod_subnet_v6" and "family order" in errors[0][1]
+
+
+def test_rule_invalid_cidr():
+    plan = dual()
+    plan["kubernetes"]["pod_subnets"][1] = "fdff:2::1/56"  # host bits set
+    assert keys_of(plan) == ["kubernetes.pod_subnet_v6"]
+
+
+def test_rule_service_subnet_v6_host_bits():
+    plan = dual()
+    plan["kubernetes"]["service_subnets"][1] = "fdff:3::/96"
+    errors = K.validate_kubeadm(plan)
+    assert errors == [("kubernetes.service_subnet_v6", errors[0][1])] and "32 host bits" in errors[0][1]
+
+
+def test_rule_service_subnet_v4_host_bits():
+    plan = dual()
+    plan["kubernetes"]["service_subnets"][0] = "10.0.0.0/8"
+    assert keys_of(plan) == ["kubernetes.service_subnet_v4"]
+
+
+def test_rule_service_subnet_at_the_limit_is_fine():
+    plan = dual()
+    plan["kubernetes"]["service_subnets"] = ["10.96.0.0/12", "fdff:3::/108"]
+    assert keys_of(plan) == []
+
+
+def test_rule_node_mask_shorter_than_pod_prefix():
+    plan = dual()
+    plan["kubernetes"]["node_mask_sizes"]["ipv6"] = 48
+    errors = K.validate_kubeadm(plan)
+    assert errors[0][0] == "kubernetes.node_mask_v6" and "shorter" in errors[0][1]
+
+
+def test_rule_node_mask_more_than_16_bits_longer():
+    plan = dual()
+    plan["kubernetes"]["node_mask_sizes"]["ipv4"] = 16 + 17  # pod subnet /16
+    errors = K.validate_kubeadm(plan)
+    assert errors[0][0] == "kubernetes.node_mask_v4" and "16 bits" in errors[0][1]
+
+
+def test_rule_node_mask_missing():
+    plan = dual()
+    del plan["kubernetes"]["node_mask_sizes"]["ipv6"]
+    assert keys_of(plan) == ["kubernetes.node_mask_v6"]
+
+
+def test_rule_advertise_address_family_matches_first_service_subnet():
+    plan = plan_of("ipv6-primary")  # first service subnet: IPv6
+    plan["hosts"]["master1"]["primary_ip"] = plan["hosts"]["master1"]["ipv4"]
+    errors = K.validate_kubeadm(plan)
+    assert [key for key, _ in errors] == ["kubernetes.control_plane[0]"]
+    assert "advertiseAddress 10.20.0.20 is ipv4, the first service subnet is ipv6" in errors[0][1]
+
+
+def test_rule_primary_ip_is_the_first_node_ip():
+    plan = dual()
+    plan["hosts"]["worker1"]["primary_ip"] = plan["hosts"]["worker1"]["ipv6"]
+    errors = K.validate_kubeadm(plan)
+    assert [key for key, _ in errors] == ["kubernetes.workers[0]"] and "first node-ip" in errors[0][1]
+
+
+def test_rule_endpoint_ipv6_must_be_bracketed():
+    plan = plan_of("ipv6-primary")
+    plan["kubernetes"]["control_plane_endpoint"] = "2001:db8:20::fe:6443"
+    errors = K.validate_kubeadm(plan)
+    assert errors[0][0] == "kubernetes.control_plane_endpoint" and "bracketed" in errors[0][1]
+    plan["kubernetes"]["control_plane_endpoint"] = "2001:db8:20::fe"
+    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
+    plan["kubernetes"]["control_plane_endpoint"] = "[10.0.0.1]:6443"
+    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
+
+
+def test_rule_endpoint_port():
+    plan = dual()
+    plan["kubernetes"]["control_plane_endpoint"] = "172.30.154.254:99999"
+    assert keys_of(plan) == ["kubernetes.api_port"]
+    plan["kubernetes"]["control_plane_endpoint"] = "[fd00::fe]:x"
+    assert keys_of(plan) == ["kubernetes.api_port"]
+
+
+def test_rule_endpoint_host_name():
+    plan = dual()
+    plan["kubernetes"]["control_plane_endpoint"] = "Not_A_Host:6443"
+    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
+
+
+def test_rule_node_ip_order_follows_cluster_families():
+    plan = dual()
+    worker = plan["hosts"]["worker2"]
+    worker["node_ips"].reverse()
+    errors = K.validate_kubeadm(plan)
+    assert [key for key, _ in errors] == ["kubernetes.workers[1]"]
+    assert "family order" in errors[0][1]
+
+
+def test_rule_node_ip_every_family():
+    plan = dual()
+    plan["hosts"]["worker1"]["node_ips"] = plan["hosts"]["worker1"]["node_ips"][:1]
+    assert keys_of(plan) == ["kubernetes.workers[0]"]
+
+
+def test_rule_node_ip_valid_address():
+    plan = dual()
+    plan["hosts"]["worker1"]["node_ips"][1] = "fd00::/64"
+    assert keys_of(plan) == ["kubernetes.workers[0]"]
+
+
+def test_rule_families():
+    plan = dual()
+    plan["cluster"]["ip_families"] = ["ipv4", "ipv4"]
+    assert keys_of(plan) == ["cluster.ip_families"]
+    assert K.validate_kubeadm({"cluster": {}}) == [("", "not a plan: missing 'ip_families'")]
+
+
+def test_rule_join_options():
+    assert [k for k, _ in K.validate_join_options("ABCDEF.0123456789abcdef", [])] == ["kubeadm_bootstrap_token"]
+    assert [k for k, _ in K.validate_join_options(K.PLACEHOLDER_TOKEN, ["sha256:xyz"])] == ["kubeadm_ca_cert_hashes"]
+
+
+def test_render_refuses_an_invalid_plan():
+    plan = dual()
+    plan["kubernetes"]["service_subnets"][1] = "fdff:3::/64"
+    with pytest.raises(K.KubeadmError) as exc:
+        K.render_kubeadm(plan, "master1")
+    assert exc.value.errors[0][0] == "kubernetes.service_subnet_v6"
+    assert "kubernetes.service_subnet_v6" in str(exc.value)
+
+
+# ------------------------------------------------------------------------------------------
+# YAML emitter and file output
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["24", "1.34", "true", "no", "on", "null", "~", "", "10:20", "fd00::1",
+                                   "a: b", "x #y", "-a", "all()", "a,b", "*x", "&x", "!x", "@x", "'q'", '"q"',
+                                   "1e3", "0x1f", ".5", "v1.34.2", "line\nbreak", "tab\tx", "ü"])
+def test_scalars_read_back_as_strings(value):
+    text = K.dump_yaml([{"k": value, "l": [value]}])
+    assert list(yaml.safe_load_all(text)) == [{"k": value, "l": [value]}]
+
+
+def test_nested_structures_read_back():
+    doc = {"a": [{"b": [1, 2], "c": {}}, [], [3, [4]]], "d": {"e": None, "f": False, "g": 1.5}, "h": []}
+    assert list(yaml.safe_load_all(K.dump_yaml([doc, doc]))) == [doc, doc]
+
+
+class FakeModule(object):
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+
+
+def test_ensure_files_check_mode_idempotence_and_mode(tmp_path):
+    path = str(tmp_path / "etc" / "kubernetes" / "kubeadm-config.yaml")
+    content = K.render_kubeadm_text(plan_of("seed004"), "master1")
+    changed, results, diffs = K.ensure_files(FakeModule(check_mode=True), {path: content}, 0o600)
+    assert changed and not os.path.exists(path) and diffs[0]["after"] == content
+    changed, results, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
+    assert changed and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    changed, results, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
+    assert not changed and not diffs
+    changed, _, _ = K.ensure_files(FakeModule(check_mode=True), {path: content}, 0o600)
+    assert not changed
+    os.chmod(path, 0o644)
+    changed, _, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
+    assert changed and not diffs and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    changed, results, _ = K.ensure_files(FakeModule(), {}, 0o600, remove=[path])
+    assert changed and results[0]["state"] == "absent" and not os.path.exists(path)
