@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE to the dualstack.k8s collection: the API may change without notice.
 """Calico resources from the plan: pure functions, standard library only.

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE to the dualstack.k8s collection: the API may change without notice.
 """kubeadm configuration from the plan: pure functions, standard library only.
@@ -279,7 +279,7 @@ def _check_cidr_list(errors, fams, cidrs, stem, what):
                            "%r is not a valid CIDR (network address without host bits)" % (cidr,)))
             return None
         parsed.append((fam, ipaddress.ip_network(cidr)))
-    keys = ["kubernetes.%s_%s" % (stem, SUFFIX[f]) for f, _ in parsed]
+    keys = ["kubernetes.%s_%s" % (stem, SUFFIX[f]) for f, dummy in parsed]
     if len(parsed) > 2:
         errors.append((keys[2], "kubeadm takes at most two %s CIDRs, got %d (%s)" % (
             what, len(parsed), ",".join(cidrs))))
@@ -288,7 +288,7 @@ def _check_cidr_list(errors, fams, cidrs, stem, what):
         errors.append((keys[1], "two %s %s CIDRs: a dual-stack %s needs one CIDR of each family"
                        % (parsed[0][0], what, what)))
         return None
-    got = [f for f, _ in parsed]
+    got = [f for f, dummy in parsed]
     if got != list(fams):
         key = keys[0] if keys else "kubernetes.%s_%s" % (stem, SUFFIX[fams[0]])
         errors.append((key, "%s CIDRs are in family order %s, cluster.ip_families is %s (the first CIDR "
@@ -312,7 +312,7 @@ def _check_endpoint(errors, endpoint):
         if family_of(endpoint) == "ipv6" or endpoint.count(":") > 1:
             errors.append((key, "%r: an IPv6 literal must be bracketed, e.g. [fd00::fe]:6443" % endpoint))
             return
-        host, _, port = endpoint.partition(":")
+        host, dummy, port = endpoint.partition(":")
         port = port if ":" in endpoint else None
         if family_of(host) is None and not re.match(
                 r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", host):

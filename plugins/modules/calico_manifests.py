@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ options:
     type: str
     choices: [operator, manifest]
 author:
-  - dualstack.k8s contributors
+  - dualstack.k8s contributors (@dualstack-k8s)
 attributes:
   check_mode:
     support: full
@@ -128,7 +128,7 @@ def main():
         module.fail_json(msg=str(exc), dest=dest, errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
     except (KeyError, TypeError) as exc:
         module.fail_json(msg="the plan lacks %s: pass the inventory's dualstack_plan" % exc, dest=dest)
-    ours = set(name for s in STYLES for name, _ in apply_plan(s))
+    ours = set(name for s in STYLES for name, dummy in apply_plan(s))
     stale = [os.path.join(dest, name) for name in sorted(ours - set(texts))]
     contents = dict((os.path.join(dest, name), text) for name, text in texts.items())
     changed, files, diffs = ensure_files(module, contents, FILE_MODE, remove=stale)

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ options:
         C(kubeadm version -o short). Defaults to the plan's version (C(stable-X.Y) for a minor-only one).
     type: str
 author:
-  - dualstack.k8s contributors
+  - dualstack.k8s contributors (@dualstack-k8s)
 attributes:
   check_mode:
     support: full
@@ -172,7 +172,7 @@ def main():
                          errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
     except (KeyError, TypeError) as exc:
         module.fail_json(msg="the plan lacks %s: pass the inventory's dualstack_plan" % exc, dest=p["dest"])
-    changed, _, diffs = ensure_files(module, {p["dest"]: text}, FILE_MODE)
+    changed, dummy, diffs = ensure_files(module, {p["dest"]: text}, FILE_MODE)
     result = dict(changed=changed, dest=p["dest"], node_kind=kind, node_ip=node_ip_arg(plan["hosts"][host]),
                   documents=documents, placeholder_token=p["bootstrap_token"] == PLACEHOLDER_TOKEN)
     if module._diff and diffs:

@@ -99,20 +99,26 @@ class Ansible:
             extra["dualstack_plan"] = plan
         return self._run(args, extra)
 
-    def module(self, name, args, check=False, diff=False):
-        """One task ``dualstack.k8s.<name>`` with ``args``; returns (Result, task result)."""
+    def tasks(self, tasks):
+        """One playbook running ``tasks``: dicts with ``module`` (short name), ``args`` and optional
+        ``check``/``diff`` (task-level check_mode/diff). Errors do not stop the play; returns the
+        Result whose ``tasks`` are the results in order."""
         play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
                  "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                 "tasks": [{"name": name, f"dualstack.k8s.{name}": args,
-                            "ignore_errors": True}]}]
-        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=tempfile.gettempdir()) as fh:
+                 "tasks": [{"name": f"{i} {t['module']}", f"dualstack.k8s.{t['module']}": t["args"],
+                            "check_mode": bool(t.get("check")), "diff": bool(t.get("diff", True)),
+                            "ignore_errors": True} for i, t in enumerate(tasks)]}]
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as fh:
             json.dump(play, fh)
             play_file = fh.name
         try:
-            cmd = ["-i", "localhost,", play_file] + (["--check"] if check else []) + (["--diff"] if diff else [])
-            result = self._run(cmd)
+            return self._run(["-i", "localhost,", play_file])
         finally:
             os.unlink(play_file)
+
+    def module(self, name, args, check=False, diff=False):
+        """One task ``dualstack.k8s.<name>`` with ``args``; returns (Result, task result)."""
+        result = self.tasks([{"module": name, "args": args, "check": check, "diff": diff}])
         return result, result.last()
 
 

@@ -1,0 +1,424 @@
+"""The embedded lab: a real neutron-server on 127.0.0.1 as the cloud, and one podman container
+(systemd as PID 1, the local Debian image) per planned host, on dual-stack networks whose
+addresses are the ones Neutron assigned to each host's port.
+
+    .venv/bin/python lab/lab.py up        # idempotent: image, Neutron, Neutron resources, containers
+    .venv/bin/python lab/lab.py status
+    .venv/bin/python lab/lab.py summary   # after a site run: VIP holder, BGP, pings, configs
+    .venv/bin/python lab/lab.py down      # no container, network or process left behind
+
+The config is config/config.toml or $DUALSTACK_CONFIG; it needs a [lab] table. Networks are
+created --internal: lab traffic stays between the lab's own containers (and the host bridge).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, ".collections"))
+
+from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.module_utils.report import plan_table  # noqa: E402
+
+STATE = os.path.join(REPO, ".cache", "lab")
+NEUTRON_STATE = os.path.join(STATE, "neutron")
+PORT_FILE = os.path.join(NEUTRON_STATE, "port")
+PID_FILE = os.path.join(NEUTRON_STATE, "pid")
+CLOUDS_YAML = os.path.join(STATE, "clouds.yaml")
+KEY_DIR = os.path.join(STATE, "wireguard")
+NEUTRON_PY = os.path.join(REPO, ".cache", "neutron-venv", "bin", "python")
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+CONTAINERS_CONF = os.path.join(REPO, "lab", "containers.conf")
+LABEL = "dualstack-k8s-lab"
+CAPS = "NET_ADMIN,NET_RAW,NET_BROADCAST,SYS_ADMIN"
+
+
+class LabError(Exception):
+    pass
+
+
+def say(msg):
+    print("\033[1m==> %s\033[0m" % msg, flush=True)
+
+
+def env():
+    out = dict(os.environ, CONTAINERS_CONF=CONTAINERS_CONF, OS_CLIENT_CONFIG_FILE=CLOUDS_YAML)
+    out["PATH"] = VENV_BIN + os.pathsep + out.get("PATH", "")
+    return out
+
+
+def run(cmd, check=True, capture=True, timeout=600):
+    res = subprocess.run(cmd, env=env(), capture_output=capture, text=True, timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise LabError("%s failed (%d): %s" % (" ".join(cmd[:4]), res.returncode,
+                                               (res.stderr or res.stdout or "").strip()[-2000:]))
+    return res
+
+
+def podman(*args, check=True):
+    return run(["podman"] + list(args), check=check)
+
+
+def plan():
+    try:
+        p = load_plan()
+    except ConfigError as exc:
+        raise LabError(str(exc))
+    if not p.get("lab"):
+        raise LabError("the config has no [lab] table: the embedded lab needs one (see config/config.toml)")
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# Neutron
+# ------------------------------------------------------------------------------------------
+
+def neutron_port():
+    try:
+        with open(PID_FILE) as handle:
+            pid = int(handle.read())
+        os.kill(pid, 0)
+        with open(PORT_FILE) as handle:
+            port = int(handle.read())
+        urllib.request.urlopen("http://127.0.0.1:%d/v2.0/networks?limit=1" % port, timeout=5).read()
+        return port
+    except (OSError, ValueError):
+        return None
+
+
+def neutron_up(p):
+    port = neutron_port()
+    if port:
+        say("Neutron already serving on 127.0.0.1:%d" % port)
+        return port
+    if not os.path.exists(NEUTRON_PY):
+        raise LabError("%s is missing: run tools/setup.sh first" % NEUTRON_PY)
+    os.makedirs(NEUTRON_STATE, exist_ok=True)
+    for stale in (PORT_FILE, PID_FILE):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    ext = p["lab"]["external"]
+    cmd = [NEUTRON_PY, os.path.join(REPO, "lab", "neutron_server.py"), "--state-dir", NEUTRON_STATE,
+           "--port", "0", "--port-file", PORT_FILE, "--bootstrap-external",
+           "--clouds-yaml", CLOUDS_YAML, "--cloud", p["openstack"]["cloud"] if p.get("openstack") else "lab"]
+    if ext.get("ipv4"):
+        cmd += ["--external-v4", ext["ipv4"]]
+    if ext.get("ipv6"):
+        cmd += ["--external-v6", ext["ipv6"]]
+    say("starting neutron-server (SQLite, 127.0.0.1)")
+    log = open(os.path.join(NEUTRON_STATE, "server.log"), "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=REPO)
+    with open(PID_FILE, "w") as handle:
+        handle.write(str(proc.pid))
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise LabError("neutron-server exited (%s); see %s" % (proc.returncode,
+                                                                   os.path.join(NEUTRON_STATE, "server.log")))
+        port = neutron_port()
+        if port and os.path.exists(CLOUDS_YAML) and _external_ready(port):
+            say("Neutron serving on 127.0.0.1:%d" % port)
+            return port
+        time.sleep(0.5)
+    raise LabError("neutron-server did not answer within 120 s")
+
+
+def _external_ready(port):
+    try:
+        url = "http://127.0.0.1:%d/v2.0/networks?router:external=True" % port
+        return bool(json.loads(urllib.request.urlopen(url, timeout=5).read())["networks"])
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def neutron_down():
+    try:
+        with open(PID_FILE) as handle:
+            pid = int(handle.read())
+    except (OSError, ValueError):
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except OSError:
+        return
+    for _i in range(50):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def neutron_ports(p):
+    """{host: {"ipv4": .., "ipv6": ..}} as Neutron assigned them to each host's port."""
+    port = neutron_port()
+    url = "http://127.0.0.1:%d/v2.0/ports" % port
+    ports = json.loads(urllib.request.urlopen(url, timeout=10).read())["ports"]
+    by_name = {x["name"]: x for x in ports}
+    out = {}
+    for host, name in p["openstack"]["port_names"].items():
+        if name not in by_name:
+            raise LabError("Neutron has no port %s for host %s: did the OpenStack stage run?" % (name, host))
+        addrs = {}
+        for fixed in by_name[name]["fixed_ips"]:
+            ip = ipaddress.ip_address(fixed["ip_address"])
+            addrs["ipv4" if ip.version == 4 else "ipv6"] = str(ip)
+        out[host] = addrs
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Podman
+# ------------------------------------------------------------------------------------------
+
+def check_clashes(nets):
+    """Refuse lab subnets that overlap a route of the host (other than our own bridges)."""
+    clashes = []
+    for fam in ("-4", "-6"):
+        routes = json.loads(run(["ip", "-j", fam, "route", "show", "table", "all"]).stdout or "[]")
+        for route in routes:
+            dst = route.get("dst", "")
+            if dst in ("", "default") or route.get("type", "unicast") not in ("unicast", "local"):
+                continue
+            try:
+                d = ipaddress.ip_network(dst, strict=False)
+            except ValueError:
+                continue
+            for name, cidr in nets:
+                s = ipaddress.ip_network(cidr)
+                if s.version == d.version and s.overlaps(d) and not _is_our_bridge(route.get("dev", ""), name):
+                    clashes.append("%s (%s) overlaps the host's route %s on %s" % (s, name, d, route.get("dev")))
+    if clashes:
+        raise LabError("lab networks clash with this host's networks; give [network]/[lab] other subnets:\n  "
+                       + "\n  ".join(sorted(set(clashes))))
+
+
+def _is_our_bridge(dev, name):
+    res = podman("network", "inspect", name, check=False)
+    if res.returncode != 0:
+        return False
+    return any(n.get("network_interface") == dev for n in json.loads(res.stdout))
+
+
+def networks(p):
+    lab = p["lab"]
+    out = [(lab["networks"]["nodes"], [p["network"][f]["cidr"] for f in ("ipv4", "ipv6") if p["network"][f]])]
+    ext = [c for c in (lab["external"].get("ipv4"), lab["external"].get("ipv6")) if c]
+    if ext:
+        out.append((lab["networks"]["external"], ext))
+    return out
+
+
+def ensure_networks(p):
+    nets = networks(p)
+    check_clashes([(name, c) for name, cidrs in nets for c in cidrs])
+    for name, cidrs in nets:
+        res = podman("network", "inspect", name, check=False)
+        if res.returncode == 0:
+            have = sorted(s["subnet"] for s in json.loads(res.stdout)[0].get("subnets", []))
+            if have != sorted(cidrs):
+                raise LabError("podman network %s has subnets %s, the config wants %s: run `lab down` first"
+                               % (name, have, cidrs))
+            continue
+        args = ["network", "create", "--internal", "--label", LABEL]
+        if any(":" in c for c in cidrs):
+            args.append("--ipv6")
+        for c in cidrs:
+            args += ["--subnet", c]
+        podman(*(args + [name]))
+        say("network %s %s" % (name, " ".join(cidrs)))
+
+
+def container_specs(p, addresses):
+    lab = p["lab"]
+    specs = []
+    for host, cname in lab["containers"].items():
+        nets = []
+        if host in addresses:
+            nets.append((lab["networks"]["nodes"], [addresses[host][f] for f in ("ipv4", "ipv6")
+                                                    if addresses[host].get(f)]))
+        if host in lab["external_hosts"]:
+            nets.append((lab["networks"]["external"], [a for a in lab["external_hosts"][host].values() if a]))
+        specs.append({"host": host, "name": cname, "networks": nets})
+    return specs
+
+
+def ensure_containers(p, image, addresses):
+    started = []
+    for spec in container_specs(p, addresses):
+        res = podman("container", "inspect", spec["name"], check=False)
+        if res.returncode == 0:
+            info = json.loads(res.stdout)[0]
+            if info["State"]["Running"]:
+                continue
+            podman("start", spec["name"])
+            started.append(spec["name"])
+            continue
+        args = ["run", "-d", "--name", spec["name"], "--hostname", spec["host"], "--label", LABEL,
+                "--systemd=always", "--cap-add", CAPS, "--device", "/dev/net/tun"]
+        for net, ips in spec["networks"]:
+            args += ["--network", "%s:%s" % (net, ",".join("ip=%s" % ip for ip in ips))]
+        podman(*(args + [image, "/sbin/init"]))
+        started.append(spec["name"])
+        say("container %s (%s)" % (spec["name"], "; ".join("%s %s" % (n, " ".join(i)) for n, i in spec["networks"])))
+    for name in started:
+        wait_systemd(name)
+
+
+def wait_systemd(name, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        res = podman("exec", name, "systemctl", "is-system-running", check=False)
+        if res.stdout.strip() in ("running", "degraded"):
+            return
+        time.sleep(0.3)
+    raise LabError("systemd in %s did not come up within %d s" % (name, timeout))
+
+
+def ensure_client_key(p):
+    client = p["lab"].get("wireguard_client")
+    if not client:
+        return
+    os.makedirs(KEY_DIR, mode=0o700, exist_ok=True)
+    key = os.path.join(KEY_DIR, "%s.key" % client)
+    pub = os.path.join(KEY_DIR, "%s.pub" % client)
+    if os.path.exists(key) and os.path.exists(pub):
+        return
+    old = os.umask(0o077)
+    try:
+        private = run(["wg", "genkey"]).stdout.strip()
+        with open(key, "w") as handle:
+            handle.write(private + "\n")
+    finally:
+        os.umask(old)
+    public = subprocess.run(["wg", "pubkey"], input=private + "\n", capture_output=True, text=True,
+                            check=True).stdout.strip()
+    with open(pub, "w") as handle:
+        handle.write(public + "\n")
+    say("WireGuard key pair for lab client %s (private key 0600 in %s)" % (client, KEY_DIR))
+
+
+def ansible_playbook(playbook, *extra):
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", playbook)] + list(extra)
+    res = subprocess.run(cmd, env=env(), cwd=REPO, check=False)
+    if res.returncode != 0:
+        raise LabError("ansible-playbook %s failed (%d)" % (playbook, res.returncode))
+
+
+# ------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------
+
+def cmd_up(args):
+    t0 = time.time()
+    # The WireGuard client's key must exist before the plan is read (its public key is in it).
+    client_key_bootstrap()
+    p = plan()
+    say("lab image")
+    image = run([sys.executable, os.path.join(REPO, "lab", "image.py")], timeout=1200).stdout.strip().splitlines()[-1]
+    if p.get("openstack"):
+        neutron_up(p)
+        say("Neutron resources (playbooks/openstack.yml)")
+        ansible_playbook("openstack.yml")
+        addresses = neutron_ports(p)
+        for host, addrs in addresses.items():
+            want = {f: p["hosts"][host][f] for f in ("ipv4", "ipv6") if p["hosts"][host][f]}
+            if addrs != want:
+                raise LabError("Neutron gave %s the addresses %s, the plan says %s" % (host, addrs, want))
+    else:
+        addresses = {h: {f: v[f] for f in ("ipv4", "ipv6") if v[f]} for h, v in p["hosts"].items()}
+    ensure_networks(p)
+    ensure_containers(p, image, addresses)
+    say("lab up in %.1f s" % (time.time() - t0))
+
+
+def client_key_bootstrap():
+    """Generate the lab client's key pair before the config (which points at its .pub) is loaded."""
+    try:
+        p = load_plan()
+    except ConfigError as exc:
+        if any(k.endswith("public_key_file") for k in exc.keys()):
+            import tomllib
+            from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+            with open(config_path(), "rb") as handle:
+                client = tomllib.load(handle).get("lab", {}).get("wireguard_client")
+            if client:
+                ensure_client_key({"lab": {"wireguard_client": client}})
+                return
+        raise LabError(str(exc))
+    ensure_client_key(p)
+
+
+def lab_containers():
+    res = podman("ps", "-a", "--filter", "label=%s" % LABEL, "--format", "json", check=False)
+    return json.loads(res.stdout or "[]") if res.returncode == 0 else []
+
+
+def cmd_down(args):
+    names = [c["Names"][0] for c in lab_containers()]
+    if names:
+        podman("rm", "-f", "-t", "2", *names)
+        say("removed %d containers" % len(names))
+    res = podman("network", "ls", "--filter", "label=%s" % LABEL, "--format", "{{.Name}}", check=False)
+    nets = [n for n in res.stdout.split() if n]
+    if nets:
+        podman("network", "rm", "-f", *nets)
+        say("removed networks %s" % " ".join(nets))
+    neutron_down()
+    if os.path.isdir(NEUTRON_STATE):
+        import shutil
+        shutil.rmtree(NEUTRON_STATE)
+    say("lab down: no container, network or neutron-server left")
+
+
+def cmd_status(args):
+    port = neutron_port()
+    print("neutron-server: %s" % ("127.0.0.1:%d" % port if port else "not running"))
+    res = podman("network", "ls", "--filter", "label=%s" % LABEL, "--format", "{{.Name}}", check=False)
+    print("networks: %s" % (" ".join(res.stdout.split()) or "none"))
+    for c in lab_containers():
+        print("  %-22s %s" % (c["Names"][0], c["State"]))
+    return 0 if port else 3
+
+
+def cmd_summary(args):
+    from lab_summary import summary  # noqa: E402  (lab/lab_summary.py)
+    return summary(plan(), podman_exec)
+
+
+def podman_exec(container, *cmd, timeout=30):
+    res = run(["podman", "exec", container] + list(cmd), check=False, timeout=timeout)
+    return res.returncode, res.stdout
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "down", "status", "summary"):
+        sub.add_parser(name)
+    args = parser.parse_args(argv)
+    try:
+        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "summary": cmd_summary}[args.command](args) or 0
+    except LabError as exc:
+        print("lab %s: %s" % (args.command, exc), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.exit(main())

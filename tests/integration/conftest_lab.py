@@ -1,0 +1,190 @@
+"""Helpers for the gateway tests that run Molecule scenarios on rootful podman.
+
+Imported by test_molecule.py, test_failover.py and benchmarks/failover_bench.py (not a conftest:
+the lead owns tests/conftest.py). Every podman call uses CONTAINERS_CONF=lab/containers.conf.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+MOLECULE_DIR = REPO / "extensions" / "molecule"
+CONTAINERS_CONF = REPO / "lab" / "containers.conf"
+
+
+def lab_env() -> dict:
+    """Environment for podman and molecule: the lab's containers.conf and the venv first on PATH."""
+    env = dict(os.environ)
+    env["CONTAINERS_CONF"] = str(CONTAINERS_CONF)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("NO_COLOR", "1")
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    return env
+
+
+def skip_reason() -> str | None:
+    """Why the podman lab cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "the lab needs rootful podman (run as root)"
+    for tool in ("podman", "debootstrap", "wg"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed"
+    if not (VENV_BIN / "molecule").exists():
+        return "molecule is not installed in .venv"
+    return None
+
+
+def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], env=lab_env(), capture_output=True, text=True,
+                          check=check, timeout=timeout)
+
+
+def pexec(container: str, *cmd: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    return podman("exec", container, *cmd, check=check, timeout=timeout)
+
+
+def molecule(action: str, scenario: str, timeout: float = 1800, log: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `molecule <action> -s <scenario>` from the collection root; output to `log` if given."""
+    cmd = [str(VENV_BIN / "molecule"), action, "-s", scenario]
+    out = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115
+    try:
+        return subprocess.run(cmd, cwd=REPO, env=lab_env(), stdout=out, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout)
+    finally:
+        if log:
+            out.close()
+
+
+def scenario_names(scenario: str) -> tuple[list[str], list[str]]:
+    """Container and network names a scenario's config.toml plans (dsk-<cluster.name>-...)."""
+    cfg = tomllib.loads((MOLECULE_DIR / scenario / "config.toml").read_text())
+    prefix = f"dsk-{cfg['cluster']['name']}-"
+    out = podman("ps", "-a", "--format", "{{.Names}}", check=False).stdout.split()
+    nets = podman("network", "ls", "--format", "{{.Name}}", check=False).stdout.split()
+    return [c for c in out if c.startswith(prefix)], [n for n in nets if n.startswith(prefix)]
+
+
+def assert_clean(scenario: str) -> None:
+    containers, networks = scenario_names(scenario)
+    assert not containers and not networks, f"left behind: {containers} {networks}"
+
+
+def scenario_plan_names(scenario: str) -> dict:
+    """Names and addresses the failover tests need, from the scenario's plan (plan_info through ansible)."""
+    sys.path.insert(0, str(REPO / ".collections"))
+    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: PLC0415
+
+    return load_plan(str(MOLECULE_DIR / scenario / "config.toml"))
+
+
+def vip_holder(plan: dict) -> str | None:
+    """The gateway whose node interface holds the IPv4 (else IPv6) VIP, or None."""
+    vip = plan["vips"]["ipv4"] or plan["vips"]["ipv6"]
+    for gw in plan["groups"]["gateways"]:
+        out = pexec(plan["lab"]["containers"][gw], "ip", "-o", "addr", "show", check=False).stdout
+        if re.search(rf"\s{re.escape(vip)}/", out):
+            return gw
+    return None
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05):
+    """Poll predicate() until it returns a truthy value; returns (value, seconds) or (None, timeout)."""
+    start = time.monotonic()
+    while True:
+        value = predicate()
+        elapsed = time.monotonic() - start
+        if value:
+            return value, elapsed
+        if elapsed > timeout:
+            return None, elapsed
+        time.sleep(interval)
+
+
+PING_LINE = re.compile(r"^\[(?P<ts>\d+\.\d+)\].*icmp_seq=(?P<seq>\d+)")
+
+
+def bgp_established(container: str) -> bool:
+    out = pexec(container, "birdc", "show", "protocols", check=False).stdout
+    sessions = [line for line in out.splitlines() if re.match(r"^\S+\s+BGP\s", line)]
+    return bool(sessions) and all("Established" in line for line in sessions)
+
+
+def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, max_seconds: float = 45.0) -> dict:
+    """Kill keepalived (SIGKILL) on the VIP holder while the WireGuard client pings a node.
+
+    Returns seconds from the kill to: the VIP on the other gateway (vip_s), BGP Established there
+    (bgp_s), the first ping reply through the tunnel after the outage (path_s); and the lost pings.
+    Bounded: the ping runs for at most max_seconds (count = max_seconds / interval).
+    """
+    lab = plan["lab"]["containers"]
+    client = lab[plan["lab"]["wireguard_client"]]
+    node = plan["hosts"][plan["groups"]["k8s_control_plane"][0]][family]
+    holder = vip_holder(plan)
+    assert holder, "no gateway holds the VIPs"
+    other = next(g for g in plan["groups"]["gateways"] if g != holder)
+    vip = plan["vips"]["ipv4"] or plan["vips"]["ipv6"]
+    count = int(max_seconds / interval)
+    flag = "-6" if family == "ipv6" else "-4"
+    loops = int(max_seconds / 0.02)
+    # watchers inside the new holder: print the wall-clock time the VIP / all BGP sessions appear
+    vip_watch = subprocess.Popen(
+        ["podman", "exec", lab[other], "sh", "-c",
+         f"i=0; while [ $i -lt {loops} ] && ! ip -o addr show | grep -q ' {vip}/'; do sleep 0.02; i=$((i+1)); done; date +%s.%N"],
+        env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    bgp_watch = subprocess.Popen(
+        ["podman", "exec", lab[other], "sh", "-c",
+         f"i=0; while [ $i -lt {int(max_seconds / 0.1)} ]; do "
+         "out=$(birdc show protocols | grep -E '^[^ ]+ +BGP '); "
+         "[ -n \"$out\" ] && ! echo \"$out\" | grep -vq Established && break; sleep 0.1; i=$((i+1)); done; date +%s.%N"],
+        env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    ping = subprocess.Popen(
+        ["podman", "exec", client, "ping", flag, "-D", "-n", "-i", str(interval), "-W", "1", "-c", str(count), node],
+        env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(2.0)  # a baseline of replies before the kill
+        t_kill = time.time()
+        pexec(lab[holder], "systemctl", "kill", "--signal=SIGKILL", "keepalived")
+        vip_s = float(vip_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
+        bgp_s = float(bgp_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
+        out, _ = ping.communicate(timeout=max_seconds + 30)
+    finally:
+        for proc in (ping, vip_watch, bgp_watch):
+            if proc.poll() is None:
+                proc.kill()
+    replies = [(float(m["ts"]), int(m["seq"])) for m in map(PING_LINE.match, out.splitlines()) if m]
+    before = [r for r in replies if r[0] < t_kill]
+    after = [r for r in replies if r[0] >= t_kill]
+    last_seq = before[-1][1] if before else 0
+    first_gap_reply = None
+    for ts, seq in after:
+        if seq != last_seq + 1:
+            first_gap_reply = ts
+            break
+        last_seq = seq
+    path_s = 0.0 if (after and first_gap_reply is None) else (first_gap_reply - t_kill if first_gap_reply else None)
+    return {
+        "holder": holder, "new_holder": other, "family": family, "interval": interval,
+        "vip_s": round(vip_s, 2), "bgp_s": round(bgp_s, 2),
+        "path_s": round(path_s, 2) if path_s is not None else None,
+        "lost": count - len(replies), "sent": count,
+    }
+
+
+def restore_keepalived(plan: dict, gateway: str) -> None:
+    """Start keepalived again on `gateway` and wait (bounded) until one gateway holds the VIPs and BGP is up."""
+    lab = plan["lab"]["containers"]
+    pexec(lab[gateway], "systemctl", "start", "keepalived")
+    time.sleep(1.0)
+    wait_for(lambda: vip_holder(plan), timeout=30)
+    holder = vip_holder(plan)
+    wait_for(lambda: bgp_established(lab[holder]), timeout=30, interval=0.5)

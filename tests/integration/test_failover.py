@@ -1,0 +1,47 @@
+"""Gateway failover, end to end (2 gateways, 1 node, 1 WireGuard client on the external network).
+
+    .venv/bin/pytest -m molecule tests/integration/test_failover.py
+
+Brings up Molecule scenario `failover` (create, prepare, converge, verify: the client pings the
+node through the tunnel), then pings the node over IPv6 from the client through the tunnel and
+SIGKILLs keepalived on the VIP holder: the VIPs must move to the other gateway, its BGP sessions
+must come up and the path must come back through it within 30 s (bounded count of pings).
+Everything is destroyed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest_lab import REPO, assert_clean, measure_failover, molecule, scenario_plan_names, skip_reason  # noqa: E402
+
+pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
+
+SCENARIO = "failover"
+BOUND_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def failover_lab():
+    log_dir = REPO / "tests" / "output"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        for action in ("destroy", "create", "converge", "verify"):
+            result = molecule(action, SCENARIO, timeout=1200, log=log_dir / f"failover-{action}.log")
+            assert result.returncode == 0, f"molecule {action} -s {SCENARIO} failed, see tests/output/failover-{action}.log"
+        yield scenario_plan_names(SCENARIO)
+    finally:
+        molecule("destroy", SCENARIO, timeout=300, log=log_dir / "failover-destroy-final.log")
+        assert_clean(SCENARIO)
+
+
+def test_path_survives_master_kill(failover_lab):
+    result = measure_failover(failover_lab, family="ipv6", interval=0.1, max_seconds=BOUND_S + 10)
+    print(f"failover: {result}")
+    assert result["vip_s"] < 5, f"the VIPs did not move within 5 s: {result}"
+    assert result["bgp_s"] < BOUND_S, f"BGP did not come up on the new VIP holder: {result}"
+    assert result["path_s"] is not None and result["path_s"] <= BOUND_S, f"the path did not come back: {result}"
