@@ -30,12 +30,6 @@ from ansible_collections.dualstack.k8s.plugins.module_utils.config import Config
 from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.module_utils.report import plan_table  # noqa: E402
 
-STATE = os.path.join(REPO, ".cache", "lab")
-NEUTRON_STATE = os.path.join(STATE, "neutron")
-PORT_FILE = os.path.join(NEUTRON_STATE, "port")
-PID_FILE = os.path.join(NEUTRON_STATE, "pid")
-CLOUDS_YAML = os.path.join(STATE, "clouds.yaml")
-KEY_DIR = os.path.join(STATE, "wireguard")
 NEUTRON_PY = os.path.join(REPO, ".cache", "neutron-venv", "bin", "python")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 CONTAINERS_CONF = os.path.join(REPO, "lab", "containers.conf")
@@ -47,12 +41,43 @@ class LabError(Exception):
     pass
 
 
+class Paths(object):
+    """Where one lab (one cluster name) keeps its state: .cache/lab/<cluster>/."""
+
+    def __init__(self, cluster):
+        self.state = os.path.join(REPO, ".cache", "lab", cluster)
+        self.neutron = os.path.join(self.state, "neutron")
+        self.port_file = os.path.join(self.neutron, "port")
+        self.pid_file = os.path.join(self.neutron, "pid")
+        self.clouds_yaml = os.path.join(self.state, "clouds.yaml")
+
+
+PATHS = None
+
+
+def paths():
+    global PATHS
+    if PATHS is None:
+        PATHS = Paths(raw_config().get("cluster", {}).get("name", "dualstack"))
+    return PATHS
+
+
+def raw_config():
+    import tomllib
+    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    try:
+        with open(config_path(), "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LabError("cannot read %s: %s" % (config_path(), exc))
+
+
 def say(msg):
     print("\033[1m==> %s\033[0m" % msg, flush=True)
 
 
 def env():
-    out = dict(os.environ, CONTAINERS_CONF=CONTAINERS_CONF, OS_CLIENT_CONFIG_FILE=CLOUDS_YAML)
+    out = dict(os.environ, CONTAINERS_CONF=CONTAINERS_CONF, OS_CLIENT_CONFIG_FILE=paths().clouds_yaml)
     out["PATH"] = VENV_BIN + os.pathsep + out.get("PATH", "")
     return out
 
@@ -85,10 +110,10 @@ def plan():
 
 def neutron_port():
     try:
-        with open(PID_FILE) as handle:
+        with open(paths().pid_file) as handle:
             pid = int(handle.read())
         os.kill(pid, 0)
-        with open(PORT_FILE) as handle:
+        with open(paths().port_file) as handle:
             port = int(handle.read())
         urllib.request.urlopen("http://127.0.0.1:%d/v2.0/networks?limit=1" % port, timeout=5).read()
         return port
@@ -103,31 +128,31 @@ def neutron_up(p):
         return port
     if not os.path.exists(NEUTRON_PY):
         raise LabError("%s is missing: run tools/setup.sh first" % NEUTRON_PY)
-    os.makedirs(NEUTRON_STATE, exist_ok=True)
-    for stale in (PORT_FILE, PID_FILE):
+    os.makedirs(paths().neutron, exist_ok=True)
+    for stale in (paths().port_file, paths().pid_file):
         if os.path.exists(stale):
             os.unlink(stale)
     ext = p["lab"]["external"]
-    cmd = [NEUTRON_PY, os.path.join(REPO, "lab", "neutron_server.py"), "--state-dir", NEUTRON_STATE,
-           "--port", "0", "--port-file", PORT_FILE, "--bootstrap-external",
-           "--clouds-yaml", CLOUDS_YAML, "--cloud", p["openstack"]["cloud"] if p.get("openstack") else "lab"]
+    cmd = [NEUTRON_PY, os.path.join(REPO, "lab", "neutron_server.py"), "--state-dir", paths().neutron,
+           "--port", "0", "--port-file", paths().port_file, "--bootstrap-external",
+           "--clouds-yaml", paths().clouds_yaml, "--cloud", p["openstack"]["cloud"] if p.get("openstack") else "lab"]
     if ext.get("ipv4"):
         cmd += ["--external-v4", ext["ipv4"]]
     if ext.get("ipv6"):
         cmd += ["--external-v6", ext["ipv6"]]
     say("starting neutron-server (SQLite, 127.0.0.1)")
-    log = open(os.path.join(NEUTRON_STATE, "server.log"), "ab")
+    log = open(os.path.join(paths().neutron, "server.log"), "ab")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True, cwd=REPO)
-    with open(PID_FILE, "w") as handle:
+    with open(paths().pid_file, "w") as handle:
         handle.write(str(proc.pid))
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
             raise LabError("neutron-server exited (%s); see %s" % (proc.returncode,
-                                                                   os.path.join(NEUTRON_STATE, "server.log")))
+                                                                   os.path.join(paths().neutron, "server.log")))
         port = neutron_port()
-        if port and os.path.exists(CLOUDS_YAML) and _external_ready(port):
+        if port and os.path.exists(paths().clouds_yaml) and _external_ready(port):
             say("Neutron serving on 127.0.0.1:%d" % port)
             return port
         time.sleep(0.5)
@@ -144,7 +169,7 @@ def _external_ready(port):
 
 def neutron_down():
     try:
-        with open(PID_FILE) as handle:
+        with open(paths().pid_file) as handle:
             pid = int(handle.read())
     except (OSError, ValueError):
         return
@@ -235,7 +260,7 @@ def ensure_networks(p):
                 raise LabError("podman network %s has subnets %s, the config wants %s: run `lab down` first"
                                % (name, have, cidrs))
             continue
-        args = ["network", "create", "--internal", "--label", LABEL]
+        args = ["network", "create", "--internal", "--label", "%s=%s" % (LABEL, p["cluster"]["name"])]
         if any(":" in c for c in cidrs):
             args.append("--ipv6")
         for c in cidrs:
@@ -269,7 +294,8 @@ def ensure_containers(p, image, addresses):
             podman("start", spec["name"])
             started.append(spec["name"])
             continue
-        args = ["run", "-d", "--name", spec["name"], "--hostname", spec["host"], "--label", LABEL,
+        args = ["run", "-d", "--name", spec["name"], "--hostname", spec["host"],
+                "--label", "%s=%s" % (LABEL, p["cluster"]["name"]),
                 "--systemd=always", "--cap-add", CAPS, "--device", "/dev/net/tun"]
         for net, ips in spec["networks"]:
             args += ["--network", "%s:%s" % (net, ",".join("ip=%s" % ip for ip in ips))]
@@ -290,15 +316,24 @@ def wait_systemd(name, timeout=60):
     raise LabError("systemd in %s did not come up within %d s" % (name, timeout))
 
 
-def ensure_client_key(p):
-    client = p["lab"].get("wireguard_client")
-    if not client:
+def ensure_client_key():
+    """The lab client's key pair, where the config's public_key_file says (private key: .key, 0600).
+
+    Runs before the config is validated: validation reads that public key file."""
+    data = raw_config()
+    client = data.get("lab", {}).get("wireguard_client")
+    peers = [x for x in data.get("wireguard", {}).get("peers", []) if x.get("name") == client]
+    if not client or not peers or not peers[0].get("public_key_file"):
         return
-    os.makedirs(KEY_DIR, mode=0o700, exist_ok=True)
-    key = os.path.join(KEY_DIR, "%s.key" % client)
-    pub = os.path.join(KEY_DIR, "%s.pub" % client)
+    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    pub = peers[0]["public_key_file"]
+    if not os.path.isabs(pub):
+        pub = os.path.join(os.path.dirname(os.path.abspath(config_path())), pub)
+    pub = os.path.normpath(pub)
+    key = os.path.splitext(pub)[0] + ".key"
     if os.path.exists(key) and os.path.exists(pub):
         return
+    os.makedirs(os.path.dirname(pub), mode=0o700, exist_ok=True)
     old = os.umask(0o077)
     try:
         private = run(["wg", "genkey"]).stdout.strip()
@@ -310,7 +345,7 @@ def ensure_client_key(p):
                             check=True).stdout.strip()
     with open(pub, "w") as handle:
         handle.write(public + "\n")
-    say("WireGuard key pair for lab client %s (private key 0600 in %s)" % (client, KEY_DIR))
+    say("WireGuard key pair for lab client %s (private key 0600: %s)" % (client, key))
 
 
 def ansible_playbook(playbook, *extra):
@@ -326,8 +361,7 @@ def ansible_playbook(playbook, *extra):
 
 def cmd_up(args):
     t0 = time.time()
-    # The WireGuard client's key must exist before the plan is read (its public key is in it).
-    client_key_bootstrap()
+    ensure_client_key()
     p = plan()
     say("lab image")
     image = run([sys.executable, os.path.join(REPO, "lab", "image.py")], timeout=1200).stdout.strip().splitlines()[-1]
@@ -347,25 +381,12 @@ def cmd_up(args):
     say("lab up in %.1f s" % (time.time() - t0))
 
 
-def client_key_bootstrap():
-    """Generate the lab client's key pair before the config (which points at its .pub) is loaded."""
-    try:
-        p = load_plan()
-    except ConfigError as exc:
-        if any(k.endswith("public_key_file") for k in exc.keys()):
-            import tomllib
-            from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
-            with open(config_path(), "rb") as handle:
-                client = tomllib.load(handle).get("lab", {}).get("wireguard_client")
-            if client:
-                ensure_client_key({"lab": {"wireguard_client": client}})
-                return
-        raise LabError(str(exc))
-    ensure_client_key(p)
+def cluster_name():
+    return raw_config().get("cluster", {}).get("name", "dualstack")
 
 
 def lab_containers():
-    res = podman("ps", "-a", "--filter", "label=%s" % LABEL, "--format", "json", check=False)
+    res = podman("ps", "-a", "--filter", "label=%s=%s" % (LABEL, cluster_name()), "--format", "json", check=False)
     return json.loads(res.stdout or "[]") if res.returncode == 0 else []
 
 
@@ -374,22 +395,24 @@ def cmd_down(args):
     if names:
         podman("rm", "-f", "-t", "2", *names)
         say("removed %d containers" % len(names))
-    res = podman("network", "ls", "--filter", "label=%s" % LABEL, "--format", "{{.Name}}", check=False)
+    res = podman("network", "ls", "--filter", "label=%s=%s" % (LABEL, cluster_name()), "--format", "{{.Name}}",
+                 check=False)
     nets = [n for n in res.stdout.split() if n]
     if nets:
         podman("network", "rm", "-f", *nets)
         say("removed networks %s" % " ".join(nets))
     neutron_down()
-    if os.path.isdir(NEUTRON_STATE):
+    if os.path.isdir(paths().neutron):
         import shutil
-        shutil.rmtree(NEUTRON_STATE)
+        shutil.rmtree(paths().neutron)
     say("lab down: no container, network or neutron-server left")
 
 
 def cmd_status(args):
     port = neutron_port()
     print("neutron-server: %s" % ("127.0.0.1:%d" % port if port else "not running"))
-    res = podman("network", "ls", "--filter", "label=%s" % LABEL, "--format", "{{.Name}}", check=False)
+    res = podman("network", "ls", "--filter", "label=%s=%s" % (LABEL, cluster_name()), "--format", "{{.Name}}",
+                 check=False)
     print("networks: %s" % (" ".join(res.stdout.split()) or "none"))
     for c in lab_containers():
         print("  %-22s %s" % (c["Names"][0], c["State"]))

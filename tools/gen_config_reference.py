@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate docs/config-reference.md from the config model, so the docs never drift.
 
     .venv/bin/python tools/gen_config_reference.py          # rewrite the file

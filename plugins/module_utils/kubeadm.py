@@ -359,6 +359,11 @@ def validate_kubeadm(plan):
                                % (mask, MAX_NODE_MASK_DELTA, net)))
             elif mask > ADDRESS_BITS[fam]:
                 errors.append((key, "/%d is longer than an %s address" % (mask, fam)))
+            elif 2 ** min(mask - net.prefixlen, 32) < len(k8s_hosts(plan)):
+                # not a kubeadm check, but the controller manager's CIDR allocator runs out
+                errors.append((key, "/%d node CIDRs in the pod subnet %s give %d nodes a CIDR, the plan has %d "
+                               "Kubernetes nodes (use a longer node mask or a larger pod subnet)"
+                               % (mask, net, 2 ** (mask - net.prefixlen), len(k8s_hosts(plan)))))
 
     _check_endpoint(errors, k.get("control_plane_endpoint"))
 

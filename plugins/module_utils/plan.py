@@ -271,7 +271,7 @@ def build_plan(cfg):
 
     lab = None
     if cfg.lab is not None:
-        lab = _lab_plan(cfg, hosts, groups)
+        lab = _lab_plan(cfg, hosts, groups, base_dir)
 
     return {
         "cluster": {
@@ -302,8 +302,9 @@ def build_plan(cfg):
 LAB_EXTERNAL_CLIENT_OFFSET = 100
 
 
-def _lab_plan(cfg, hosts, groups):
-    """The embedded lab: container names and addresses on the lab's external network."""
+def _lab_plan(cfg, hosts, groups, base_dir):
+    """The embedded lab: container names, addresses on the lab's external network, client key."""
+    import os
     prefix = "dsk-%s-" % cfg.cluster.name
     ext = {f: per_family(cfg.lab, "external_cidr", f) for f in FAMILIES}
     client = cfg.lab.wireguard_client
@@ -316,7 +317,13 @@ def _lab_plan(cfg, hosts, groups):
             if ext[f]:
                 net = netaddr.IPNetwork(ext[f])
                 external_hosts[name][f] = str(netaddr.IPAddress(net.first + offset, net.version))
+    key_file = None
+    for peer in cfg.wireguard.peers:
+        if peer.name == client and peer.public_key_file:
+            pub = os.path.normpath(os.path.join(base_dir, peer.public_key_file))
+            key_file = os.path.splitext(pub)[0] + ".key"
     return {
+        "client_private_key_file": key_file,
         "external": ext,
         "external_gateway": {f: (str(netaddr.IPAddress(netaddr.IPNetwork(ext[f]).first + 1, 4 if f == "ipv4" else 6))
                                  if ext[f] else None) for f in FAMILIES},

@@ -379,6 +379,13 @@ def test_rule_node_mask_more_than_16_bits_longer():
     assert errors[0][0] == "kubernetes.node_mask_v4" and "16 bits" in errors[0][1]
 
 
+def test_rule_node_cidrs_for_every_node():
+    plan = dual()
+    plan["kubernetes"]["node_mask_sizes"]["ipv4"] = 18  # /16 pod subnet: 4 node CIDRs for 7 nodes
+    errors = K.validate_kubeadm(plan)
+    assert [key for key, _ in errors] == ["kubernetes.node_mask_v4"] and "give 4 nodes a CIDR" in errors[0][1]
+
+
 def test_rule_node_mask_missing():
     plan = dual()
     del plan["kubernetes"]["node_mask_sizes"]["ipv6"]

@@ -205,103 +205,123 @@ def test_foreign_router_interface_survives(ansible, neutron_server, conn, lab_pl
 
 
 # --------------------------------------------------------------------------------------------------
-# per-resource modules: check -> apply -> check -> apply
+# per-resource modules: check -> apply -> check -> apply (one playbook per phase, to keep it quick)
 # --------------------------------------------------------------------------------------------------
-def converge_twice(ansible, module, args):
+CLOUD = {"cloud": "lab"}
+
+
+def pattern(module, args, checks=(True, False, True, False)):
     """community.crypto's pattern: check, apply, check, apply -> changed, changed, not, not."""
-    results = [ansible.module(module, args, check=check, diff=True)[1] for check in (True, False, True, False)]
-    for result in results:
-        assert not result.get("failed"), results
-    assert [r["changed"] for r in results] == [True, True, False, False], results
-    return results
+    return [{"module": module, "args": args, "check": check} for check in checks]
+
+
+def assert_pattern(results, expected=(True, True, False, False)):
+    size = len(expected)
+    assert len(results) % size == 0, results
+    for start in range(0, len(results), size):
+        group = results[start:start + size]
+        assert not [r for r in group if r.get("failed")], group
+        assert [r["changed"] for r in group] == list(expected), group
 
 
 def test_modules_check_apply_check_apply(ansible, neutron_server, conn):
-    cloud = {"cloud": "lab"}
-    converge_twice(ansible, "neutron_network", dict(cloud, name="mod-net"))
-    net = by_name(conn.network.networks(), "mod-net")
-    converge_twice(ansible, "neutron_subnet", dict(cloud, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
-                                                  gateway_ip="fd54:160::1", ipv6_ra_mode="slaac"))
-    converge_twice(ansible, "neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
-                                                  dns_nameservers=["10.160.0.53"],
-                                                  allocation_pools=[{"start": "10.160.0.100", "end": "10.160.0.150"}]))
-    subnets = {s.name: s for s in conn.network.subnets(network_id=net.id)}
-    assert subnets["mod-v6"].ipv6_address_mode == "slaac" and subnets["mod-v6"].gateway_ip == "fd54:160::1"
-    converge_twice(ansible, "neutron_security_group", dict(cloud, name="mod-sg", rules=[
-        {"protocol": "vrrp", "remote_group": "mod-sg"}, {"ethertype": "IPv6", "protocol": "vrrp", "remote_group": "mod-sg"},
-        {"protocol": "tcp", "port": 179, "remote_ip_prefix": "10.160.0.0/24"},
-        {"protocol": "udp", "port": 7777, "ethertype": "IPv6"}]))
-    sg = by_name(conn.network.security_groups(), "mod-sg")
-    assert len(sg.security_group_rules) == 4
-    converge_twice(ansible, "neutron_router", dict(cloud, name="mod-router", external_network="public"))
-    converge_twice(ansible, "neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v6"))
-    converge_twice(ansible, "neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v4"))
-    port_args = dict(cloud, name="mod-port", network="mod-net", security_groups=["mod-sg"],
+    port_args = dict(CLOUD, name="mod-port", network="mod-net", security_groups=["mod-sg"],
                      fixed_ips=[{"subnet": "mod-v4", "ip_address": "10.160.0.10"}, {"subnet": "mod-v6"}],
                      allowed_address_pairs=[{"ip_address": "10.160.0.254"}, {"ip_address": "fd54:160::fe"}])
-    converge_twice(ansible, "neutron_port", port_args)
+    create = (
+        pattern("neutron_network", dict(CLOUD, name="mod-net"))
+        + pattern("neutron_subnet", dict(CLOUD, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
+                                         gateway_ip="fd54:160::1", ipv6_ra_mode="slaac"))
+        + pattern("neutron_subnet", dict(CLOUD, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
+                                         dns_nameservers=["10.160.0.53"],
+                                         allocation_pools=[{"start": "10.160.0.100", "end": "10.160.0.150"}]))
+        + pattern("neutron_security_group", dict(CLOUD, name="mod-sg", rules=[
+            {"protocol": "vrrp", "remote_group": "mod-sg"},
+            {"ethertype": "IPv6", "protocol": "vrrp", "remote_group": "mod-sg"},
+            {"protocol": "tcp", "port": 179, "remote_ip_prefix": "10.160.0.0/24"},
+            {"protocol": "udp", "port": 7777, "ethertype": "IPv6"}]))
+        + pattern("neutron_router", dict(CLOUD, name="mod-router", external_network="public"))
+        + pattern("neutron_router_interface", dict(CLOUD, router="mod-router", subnet="mod-v6"))
+        + pattern("neutron_router_interface", dict(CLOUD, router="mod-router", subnet="mod-v4"))
+        + pattern("neutron_port", port_args))
+    result = ansible.tasks(create)
+    assert_pattern(result.tasks)
+    net = by_name(conn.network.networks(), "mod-net")
+    subnets = {s.name: s for s in conn.network.subnets(network_id=net.id)}
+    assert subnets["mod-v6"].ipv6_address_mode == "slaac" and subnets["mod-v6"].gateway_ip == "fd54:160::1"
+    assert len(by_name(conn.network.security_groups(), "mod-sg").security_group_rules) == 4
+    router = by_name(conn.network.routers(), "mod-router")
+    assert {f["subnet_id"] for p in conn.network.ports(device_id=router.id, network_id=net.id) for f in p.fixed_ips} \
+        == {subnets["mod-v4"].id, subnets["mod-v6"].id}
     port = by_name(conn.network.ports(), "mod-port")
     assert {ipaddress.ip_address(f["ip_address"]).version for f in port.fixed_ips} == {4, 6}
+    first_diff = result.tasks[0]["diff"]
+    first_diff = first_diff[0] if isinstance(first_diff, list) else first_diff
+    assert first_diff["before"] == {} and first_diff["after"]["name"] == "mod-net"
 
-    # allowed-address-pairs in another order, with the default MAC spelled out, as /32: no change
-    neutron_server.reset_requests()
+    # allowed-address-pairs in another order, default MAC spelled out, /128: no change, no write
     same = dict(port_args, allowed_address_pairs=[{"ip_address": "fd54:160::fe/128", "mac_address": port.mac_address},
                                                   {"ip_address": "10.160.0.254"}])
+    neutron_server.reset_requests()
     _, task = ansible.module("neutron_port", same)
     assert task["changed"] is False and writes(neutron_server.requests()) == {}, task
 
-    # a list option adds by default, removes only with purge
-    _, task = ansible.module("neutron_port", dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}]))
-    assert task["changed"]
-    assert len(conn.network.get_port(port.id).allowed_address_pairs) == 3
-    _, task = ansible.module("neutron_port", dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}],
-                                                  purge_allowed_address_pairs=True), diff=True)
-    assert task["changed"]
+    one_more = dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}])
+    result = ansible.tasks([
+        {"module": "neutron_port", "args": one_more},                                        # adds
+        {"module": "neutron_port", "args": dict(one_more, purge_allowed_address_pairs=True)},  # purges
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
+                                                  dns_nameservers=["10.160.0.54"])},
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="mod-v4", network="mod-net", cidr="10.161.0.0/24")},
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
+                                                  ipv6_ra_mode="dhcpv6-stateful")},
+    ])
+    add, purge, dns, cidr, mode = result.tasks
+    assert add["changed"] and purge["changed"], result
     assert [a["ip_address"] for a in conn.network.get_port(port.id).allowed_address_pairs] == ["10.160.0.253"]
+    assert dns["changed"] and conn.network.get_subnet(subnets["mod-v4"].id).dns_nameservers == ["10.160.0.54"]
+    # what Neutron cannot change in place is refused with the key named
+    assert cidr.get("failed") and cidr["key"] == "cidr" and "cannot be changed in place" in cidr["msg"], cidr
+    assert mode.get("failed") and mode["key"] == "ipv6_ra_mode", mode
 
-    # subnet: what Neutron can change is updated, what it cannot is refused with the key named
-    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.160.0.0/24",
-                                                    dns_nameservers=["10.160.0.54"]))
-    assert task["changed"] and conn.network.get_subnet(subnets["mod-v4"].id).dns_nameservers == ["10.160.0.54"]
-    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v4", network="mod-net", cidr="10.161.0.0/24"))
-    assert task.get("failed") and task["key"] == "cidr" and "cannot be changed in place" in task["msg"], task
-    _, task = ansible.module("neutron_subnet", dict(cloud, name="mod-v6", network="mod-net", cidr="fd54:160::/64",
-                                                    ipv6_ra_mode="dhcpv6-stateful"))
-    assert task.get("failed") and task["key"] == "ipv6_ra_mode", task
-
-    # teardown through the modules, check mode first
-    for module, args in (("neutron_port", dict(cloud, name="mod-port")),
-                         ("neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v4")),
-                         ("neutron_router_interface", dict(cloud, router="mod-router", subnet="mod-v6")),
-                         ("neutron_router", dict(cloud, name="mod-router")),
-                         ("neutron_security_group", dict(cloud, name="mod-sg")),
-                         ("neutron_subnet", dict(cloud, name="mod-v4")),
-                         ("neutron_network", dict(cloud, name="mod-net"))):
-        converge_twice(ansible, module, dict(args, state="absent"))
+    # teardown through the modules: check, apply, apply
+    teardown = []
+    for module, args in (("neutron_port", dict(CLOUD, name="mod-port")),
+                         ("neutron_router_interface", dict(CLOUD, router="mod-router", subnet="mod-v4")),
+                         ("neutron_router_interface", dict(CLOUD, router="mod-router", subnet="mod-v6")),
+                         ("neutron_router", dict(CLOUD, name="mod-router")),
+                         ("neutron_security_group", dict(CLOUD, name="mod-sg")),
+                         ("neutron_subnet", dict(CLOUD, name="mod-v4")),
+                         ("neutron_network", dict(CLOUD, name="mod-net"))):
+        teardown += pattern(module, dict(args, state="absent"), checks=(True, False, False))
+    result = ansible.tasks(teardown)
+    assert_pattern(result.tasks, (True, True, False))
     assert by_name(conn.network.networks(), "mod-net") is None
     assert by_name(conn.network.routers(), "mod-router") is None
+    assert by_name(conn.network.security_groups(), "mod-sg") is None
 
 
 def test_router_keeps_both_external_addresses(ansible, conn):
-    cloud = {"cloud": "lab"}
-    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public"))
+    _, task = ansible.module("neutron_router", dict(CLOUD, name="ext-router", external_network="public"))
     assert task["changed"], task
     router = by_name(conn.network.routers(), "ext-router")
     first = router.external_gateway_info["external_fixed_ips"]
     assert {ipaddress.ip_address(f["ip_address"]).version for f in first} == {4, 6}
     v4_subnet = [f["subnet_id"] for f in first if ipaddress.ip_address(f["ip_address"]).version == 4][0]
-    # naming only the IPv4 subnet adds nothing and removes nothing
-    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public",
-                                                    external_fixed_ips=[{"subnet": v4_subnet}]))
-    assert task["changed"] is False, task
-    # an update of the gateway (SNAT) keeps both addresses, whatever order Neutron lists them in
-    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", external_network="public",
-                                                    enable_snat=False))
-    assert task["changed"], task
+    result = ansible.tasks([
+        # naming only the IPv4 subnet adds nothing and removes nothing
+        {"module": "neutron_router", "args": dict(CLOUD, name="ext-router", external_network="public",
+                                                  external_fixed_ips=[{"subnet": v4_subnet}])},
+        # a gateway update (SNAT) keeps both addresses, whatever order Neutron lists them in
+        {"module": "neutron_router", "args": dict(CLOUD, name="ext-router", external_network="public",
+                                                  enable_snat=False)},
+    ])
+    same, snat = result.tasks
+    assert same["changed"] is False and snat["changed"] is True, result
     info = conn.network.get_router(router.id).external_gateway_info
     assert info["enable_snat"] is False
     assert sorted(f["ip_address"] for f in info["external_fixed_ips"]) == sorted(f["ip_address"] for f in first)
-    _, task = ansible.module("neutron_router", dict(cloud, name="ext-router", state="absent"))
+    _, task = ansible.module("neutron_router", dict(CLOUD, name="ext-router", state="absent"))
     assert task["changed"] and by_name(conn.network.routers(), "ext-router") is None
 
 
@@ -319,17 +339,22 @@ def test_slaac_on_a_120_fails_before_any_write(ansible, neutron_server, conn, la
     assert task["key"] == "network.ipv6.mode" and "/64" in task["msg"], task
     assert writes(neutron_server.requests()) == {}
     assert snapshot(conn) == before
-    _, task = ansible.module("neutron_subnet", {"cloud": "lab", "name": "bad-slaac", "network": names(lab_plan)["network"],
-                                                "cidr": "fd54:170::/120", "ipv6_ra_mode": "slaac"})
-    assert task.get("failed") and task["key"] == "ipv6_ra_mode", task
-    assert snapshot(conn) == before
 
 
-def test_overlapping_subnet_fails_with_cidr_named(ansible, neutron_server, conn, lab_plan):
+def test_invalid_subnets_fail_with_the_key_named(ansible, neutron_server, conn, lab_plan):
     before = snapshot(conn)
-    _, task = ansible.module("neutron_subnet", {"cloud": "lab", "name": "overlap", "network": names(lab_plan)["network"],
-                                                "cidr": "172.30.154.128/25"})
-    assert task.get("failed") and task["key"] == "cidr" and "overlap" in task["msg"].lower(), task
+    network = names(lab_plan)["network"]
+    result = ansible.tasks([
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="bad-slaac", network=network, cidr="fd54:170::/120",
+                                                  ipv6_ra_mode="slaac")},
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="overlap", network=network, cidr="172.30.154.128/25")},
+        {"module": "neutron_subnet", "args": dict(CLOUD, name="v4-as-v6", network=network, cidr="10.170.0.0/24",
+                                                  ip_version=6)},
+    ])
+    slaac, overlap, version = result.tasks
+    assert slaac.get("failed") and slaac["key"] == "ipv6_ra_mode" and "/64" in slaac["msg"], slaac
+    assert overlap.get("failed") and overlap["key"] == "cidr" and "overlap" in overlap["msg"].lower(), overlap
+    assert version.get("failed") and version["key"] == "cidr", version
     assert snapshot(conn) == before
 
 
