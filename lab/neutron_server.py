@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 COUNTER_PATH = "/__dualstack/requests"
 FAULT_PATH = "/__dualstack/fault"
@@ -221,13 +222,30 @@ def serve(state_dir: str, port: int = 0, port_file: str | None = None, ready=Non
     print(f"neutron-server listening on http://127.0.0.1:{bound}/", flush=True)
     if ready is not None:
         ready(bound)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         httpd.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         httpd.server_close()
+
+
+def _exit_on_signal(*_args):
+    raise SystemExit(0)
+
+
+def exit_with_parent(interval: float = 1.0) -> None:
+    """Exit when the process that started us is gone (no orphaned servers after a killed pytest)."""
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main(argv=None) -> int:
@@ -241,7 +259,11 @@ def main(argv=None) -> int:
     parser.add_argument("--external-v6", default=EXTERNAL_V6)
     parser.add_argument("--clouds-yaml", help="write a clouds.yaml entry for this server")
     parser.add_argument("--cloud", default="lab", help="clouds.yaml entry name")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the parent process exits (used by the pytest fixture)")
     args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        exit_with_parent()
 
     def ready(bound):
         if args.clouds_yaml:

@@ -75,7 +75,7 @@ class NeutronServer:
         log = open(self.log_file, "ab")  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             [str(self.python), str(SERVER_SCRIPT), "--state-dir", str(self.state_dir),
-             "--port", str(wanted or 0), "--port-file", str(self.port_file)],
+             "--port", str(wanted or 0), "--port-file", str(self.port_file), "--exit-with-parent"],
             stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout

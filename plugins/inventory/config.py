@@ -124,3 +124,5 @@ class InventoryModule(BaseInventoryPlugin):
         self.inventory.set_variable(name, "ansible_connection", "containers.podman.podman")
         self.inventory.set_variable(name, "ansible_host", lab["containers"][name])
         self.inventory.set_variable(name, "ansible_python_interpreter", "/usr/bin/python3")
+        # podman exec already runs as root in the container: no sudo round trip per task
+        self.inventory.set_variable(name, "ansible_become", False)

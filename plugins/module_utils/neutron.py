@@ -1,5 +1,5 @@
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE TO THE COLLECTION: this module_utils file is an implementation detail of
 # dualstack.k8s; its names may change without notice. Do not import it from elsewhere.
@@ -18,14 +18,18 @@ from __future__ import annotations
 import json
 import re
 
+import traceback
+
 from ansible_collections.dualstack.k8s.plugins.module_utils.openstack_base import (
-    ApiError, ModuleError, sdk_exc,
+    REQUIREMENTS, ApiError, ModuleError, sdk_exc,
 )
 
 try:
     import netaddr
-except ImportError:  # pragma: no cover - reported by the base
+    REQUIREMENTS.append(('netaddr', True, None))
+except ImportError:  # pragma: no cover - reported by the base through missing_required_lib
     netaddr = None
+    REQUIREMENTS.append(('netaddr', False, traceback.format_exc()))
 
 # kind -> (URL path, singular JSON key, plural JSON key)
 RESOURCES = {
@@ -76,12 +80,12 @@ class NeutronClient:
         return response.json()
 
     def list(self, kind, **filters):
-        path, _, plural = RESOURCES[kind]
+        path, plural = RESOURCES[kind][0], RESOURCES[kind][2]
         params = {k: v for k, v in filters.items() if v is not None}
         return self._request('GET', '/' + path, f'{kind} list', params=params)[plural]
 
     def create(self, kind, body, label=None):
-        path, single, _ = RESOURCES[kind]
+        path, single = RESOURCES[kind][:2]
         return self._request('POST', '/' + path, label or kind, keys=body, json={single: body})[single]
 
     def create_many(self, kind, bodies, labels=()):
@@ -90,13 +94,13 @@ class NeutronClient:
             return []
         if len(bodies) == 1:
             return [self.create(kind, bodies[0], labels[0] if labels else None)]
-        path, _, plural = RESOURCES[kind]
+        path, plural = RESOURCES[kind][0], RESOURCES[kind][2]
         keys = set().union(*bodies)
         label = ', '.join(labels) if labels else f'{len(bodies)} {kind}s'
         return self._request('POST', '/' + path, label, keys=keys, json={plural: bodies})[plural]
 
     def update(self, kind, rid, body, label=None):
-        path, single, _ = RESOURCES[kind]
+        path, single = RESOURCES[kind][:2]
         return self._request('PUT', f'/{path}/{rid}', label or kind, keys=body, json={single: body})[single]
 
     def delete(self, kind, rid, label=None, missing_ok=True):

@@ -1,5 +1,5 @@
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE TO THE COLLECTION: this module_utils file is an implementation detail of
 # dualstack.k8s; its names may change without notice. Do not import it from elsewhere.
@@ -33,13 +33,8 @@ try:
 except ImportError:  # pragma: no cover - comes with openstacksdk
     ksa_exc = None
 
-try:
-    import netaddr  # noqa: F401  (used by module_utils.neutron)
-    HAS_NETADDR = True
-    NETADDR_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover
-    HAS_NETADDR = False
-    NETADDR_IMPORT_ERROR = traceback.format_exc()
+# (library, importable, import traceback): checked before run(); other module_utils append theirs.
+REQUIREMENTS = [('openstacksdk', HAS_OPENSTACKSDK, OPENSTACKSDK_IMPORT_ERROR)]
 
 
 # The connection options; plugins/doc_fragments/openstack.py documents exactly these.
@@ -180,19 +175,17 @@ class NeutronModuleBase:
             label, before, after = self._changes[0]
             return {'before': before or {}, 'after': after or {}, 'before_header': label,
                     'after_header': label}
-        return {'before': {label: before for label, before, _ in self._changes},
-                'after': {label: after for label, _, after in self._changes}}
+        return {'before': {change[0]: change[1] for change in self._changes},
+                'after': {change[0]: change[2] for change in self._changes}}
 
     # -- entry point ------------------------------------------------------------------------
     def run(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __call__(self):
-        if not HAS_OPENSTACKSDK:
-            self.module.fail_json(msg=missing_required_lib('openstacksdk'),
-                                  exception=OPENSTACKSDK_IMPORT_ERROR)
-        if not HAS_NETADDR:
-            self.module.fail_json(msg=missing_required_lib('netaddr'), exception=NETADDR_IMPORT_ERROR)
+        for library, present, error in REQUIREMENTS:
+            if not present:
+                self.module.fail_json(msg=missing_required_lib(library), exception=error)
         try:
             extra = self.run() or {}
         except ModuleError as exc:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -11,7 +11,8 @@ description:
   - Only the options you set are managed; the others are left as Neutron has them.
   - Provider attributes can only be set at creation; a different value fails with the key named.
 version_added: 0.1.0
-author: dualstack.k8s contributors
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
 extends_documentation_fragment:
   - dualstack.k8s.openstack
   - dualstack.k8s.openstack.ATTRIBUTES

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -8,7 +8,7 @@ module: neutron_plan
 short_description: Converge every Neutron resource of a dualstack.k8s plan in one module run
 description:
   - Takes the plan dict (C(dualstack_plan), see docs/plan-contract.md) and converges, in ONE
-    process: the network; a subnet per cluster family (IPv6 in the planned mode with the planned
+    process, the network; a subnet per cluster family (IPv6 in the planned mode with the planned
     gateway, not Neutron's subnet-router anycast default); the router with its external gateway
     (an address of every cluster family) and an interface per subnet; security groups
     C(<prefix>-common), C(<prefix>-gateways), C(<prefix>-nodes) with their rules per family; a
@@ -25,7 +25,8 @@ description:
     M(dualstack.k8s.neutron_router), M(dualstack.k8s.neutron_router_interface),
     M(dualstack.k8s.neutron_port) and M(dualstack.k8s.neutron_security_group).
 version_added: 0.1.0
-author: dualstack.k8s contributors
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
 extends_documentation_fragment:
   - dualstack.k8s.openstack
   - dualstack.k8s.openstack.ATTRIBUTES

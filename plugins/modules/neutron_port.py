@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -15,7 +15,8 @@ description:
     the port's own MAC (Neutron's default), and C(/32) or C(/128) equals the bare address; so a
     different order or an omitted default MAC is not a change.
 version_added: 0.1.0
-author: dualstack.k8s contributors
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
 extends_documentation_fragment:
   - dualstack.k8s.openstack
   - dualstack.k8s.openstack.ATTRIBUTES

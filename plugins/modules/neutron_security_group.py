@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -13,7 +13,8 @@ description:
   - C(0.0.0.0/0) and C(::/0) equal "any" (no prefix); protocol names and numbers are equivalent
     (C(tcp) = C(6), C(vrrp) = C(112), C(icmp) on IPv6 = C(ipv6-icmp)).
 version_added: 0.1.0
-author: dualstack.k8s contributors
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
 extends_documentation_fragment:
   - dualstack.k8s.openstack
   - dualstack.k8s.openstack.ATTRIBUTES

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r'''
@@ -15,7 +15,8 @@ description:
     works on any prefix length; C(slaac) and C(dhcpv6-stateless) need a /64 and are refused
     before any request otherwise.
 version_added: 0.1.0
-author: dualstack.k8s contributors
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
 extends_documentation_fragment:
   - dualstack.k8s.openstack
   - dualstack.k8s.openstack.ATTRIBUTES

@@ -180,11 +180,14 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
     }
 
 
-def restore_keepalived(plan: dict, gateway: str) -> None:
-    """Start keepalived again on `gateway` and wait (bounded) until one gateway holds the VIPs and BGP is up."""
+def restore_keepalived(plan: dict, gateway: str, timeout: float = 30) -> None:
+    """Start keepalived again on `gateway`; with preemption (plan gateways.vrrp_preempt) wait until it
+    holds the VIPs again, then until its BGP sessions are up (all bounded)."""
     lab = plan["lab"]["containers"]
     pexec(lab[gateway], "systemctl", "start", "keepalived")
+    if plan["gateways"].get("vrrp_preempt", True):
+        wait_for(lambda: vip_holder(plan) == gateway, timeout=timeout, interval=0.2)
     time.sleep(1.0)
-    wait_for(lambda: vip_holder(plan), timeout=30)
     holder = vip_holder(plan)
-    wait_for(lambda: bgp_established(lab[holder]), timeout=30, interval=0.5)
+    if holder:
+        wait_for(lambda: bgp_established(lab[holder]), timeout=timeout, interval=0.5)
