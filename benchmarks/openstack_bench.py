@@ -77,8 +77,10 @@ def baseline_playbook(plan, path):
             args["allocation_pool_end"] = item["allocation_pools"][0]["end"]
         if item["mode"]:
             args["ipv6_ra_mode"] = args["ipv6_address_mode"] = item["mode"]
-        tasks.append({"name": f"subnet {item['family']}", "openstack.cloud.subnet": args,
-                      "register": f"subnet_{item['family']}"})
+        tasks.append({"name": f"subnet {item['family']}", "openstack.cloud.subnet": args})
+    # port fixed_ips take subnet ids only (and a subnet task returns none in check mode)
+    tasks.append({"name": "subnet ids", "openstack.cloud.subnets_info": {"cloud": cloud},
+                  "register": "all_subnets"})
     for group in spec["security_groups"]:
         tasks.append({"name": f"security group {group['name']}",
                       "openstack.cloud.security_group": {"cloud": cloud, "name": group["name"],
@@ -98,9 +100,11 @@ def baseline_playbook(plan, path):
         tasks.append({"name": "router", "openstack.cloud.router": {
             "cloud": cloud, "name": spec["router"], "network": spec["external_network"],
             "interfaces": [item["name"] for item in spec["subnets"]]}})
+    subnet_names = {item["family"]: item["name"] for item in spec["subnets"]}
     for port in spec["ports"]:
         args = {"cloud": cloud, "name": port["name"], "network": spec["network"],
-                "fixed_ips": [{"subnet_id": f"{{{{ subnet_{fam}.subnet.id }}}}", "ip_address": ip}
+                "fixed_ips": [{"subnet_id": "{{ (all_subnets.subnets | selectattr('name', 'equalto', '%s') "
+                                            "| first).id }}" % subnet_names[fam], "ip_address": ip}
                               for fam, ip in port["fixed"].items()]}
         if port["security_groups"] is not None:
             args["security_groups"] = port["security_groups"]

@@ -15,6 +15,7 @@ SQLite schema from the models (alembic migrations fail on SQLite), and serves
 The application is wrapped in a request-counting middleware:
 ``GET /__dualstack/requests`` returns ``{"GET": n, "POST": n, ...}`` and
 ``DELETE /__dualstack/requests`` resets the counters; neither call is counted.
+``GET /__dualstack/timing`` returns the seconds Neutron spent per method since the reset.
 
 The module also works as a library from any python (``write_config``, ``write_clouds_yaml``,
 ``bootstrap_external``, ``RequestCounter``); only ``serve`` needs neutron importable.
@@ -33,6 +34,7 @@ import time
 
 COUNTER_PATH = "/__dualstack/requests"
 FAULT_PATH = "/__dualstack/fault"
+TIMING_PATH = "/__dualstack/timing"
 EXTERNAL_NETWORK = "public"
 EXTERNAL_V4 = "172.30.152.0/24"
 EXTERNAL_V6 = "fd54:152::/120"
@@ -50,16 +52,14 @@ class RequestCounter:
     def __init__(self, app):
         self.app = app
         self.counts: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
         self._lock = threading.Lock()
         self._fault = None
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.counts)
 
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.seconds.clear()
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -70,10 +70,12 @@ class RequestCounter:
             self._fault = [int(fault["die_after_writes"]), fault.get("when", "before")] if fault else None
             start_response("204 No Content", [])
             return [b""]
-        if path == COUNTER_PATH:
+        if path in (COUNTER_PATH, TIMING_PATH):
             if method == "DELETE":
                 self.reset()
-            body = json.dumps(self.snapshot()).encode()
+            with self._lock:
+                data = self.counts if path == COUNTER_PATH else {m: round(t, 3) for m, t in self.seconds.items()}
+                body = json.dumps(data).encode()
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
@@ -87,7 +89,12 @@ class RequestCounter:
                 body = b"".join(self.app(environ, lambda *a, **k: None))  # committed, never answered
                 del body
                 os._exit(3)
-        return self.app(environ, start_response)
+        started = time.monotonic()
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            with self._lock:
+                self.seconds[method] = self.seconds.get(method, 0.0) + time.monotonic() - started
 
 
 def _venv_prefix() -> str:

@@ -140,6 +140,10 @@ class NeutronServer:
         """Requests per method since the last reset, e.g. {'GET': 6}."""
         return self._control("GET", server_lib.COUNTER_PATH)
 
+    def timing(self):
+        """Seconds Neutron spent answering, per method, since the last reset."""
+        return self._control("GET", server_lib.TIMING_PATH)
+
     def reset_requests(self):
         self._control("DELETE", server_lib.COUNTER_PATH)
 

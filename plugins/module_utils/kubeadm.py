@@ -85,7 +85,8 @@ def family_of(text):
 
 
 def host_key(host):
-    """The config key a planned host comes from (explicit list entry or the count key)."""
+    """The config key of a planned node: its kubernetes.control_plane[i] / workers[i] entry (for counted
+    nodes, the i-th node the count plans)."""
     role = host.get("role")
     index = host.get("index", 0)
     if role == "control_plane":

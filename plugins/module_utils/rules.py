@@ -172,6 +172,10 @@ class _Checker(object):
                          % (mask, MAX_NODE_MASK_DELTA, pod.cidr))
             if mask > bits:
                 self.err(mask_key, "/%d is longer than an %s address" % (mask, f))
+            nodes = sum(1 for spec in P.host_specs(self.cfg) if spec.role != "gateway")
+            if pod.prefixlen <= mask <= bits and nodes > 2 ** (mask - pod.prefixlen):
+                self.err(mask_key, "/%d node CIDRs: the pod subnet %s holds %d of them, the plan has %d nodes"
+                         % (mask, pod.cidr, 2 ** (mask - pod.prefixlen), nodes))
             block = per_family(self.cfg.calico, "block_size", f)
             lo, hi = BLOCK_LIMITS[f]
             block_key = "calico.block_size_%s" % s

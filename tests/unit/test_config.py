@@ -94,6 +94,8 @@ BAD = [
     ("svc-v4-too-large", [("kubernetes.service_subnet_v4", "10.96.0.0/11")], "kubernetes.service_subnet_v4", "at most 20 host bits"),
     ("node-mask-shorter-than-pod", [("kubernetes.node_mask_v4", 15)], "kubernetes.node_mask_v4", "shorter than the pod subnet"),
     ("node-mask-too-long", [("kubernetes.node_mask_v6", 80)], "kubernetes.node_mask_v6", "more than 16 bits"),
+    ("node-cidrs-too-few", [("kubernetes.pod_subnet_v4", "10.244.0.0/22"), ("kubernetes.worker_count", 4)],
+     "kubernetes.node_mask_v4", "holds 4 of them, the plan has 5 nodes"),
     # Calico blocks
     ("block-v4-range", [("calico.block_size_v4", 19)], "calico.block_size_v4", "outside Calico's range"),
     ("block-v6-range", [("calico.block_size_v6", 112)], "calico.block_size_v6", "outside Calico's range"),
@@ -112,7 +114,8 @@ BAD = [
     ("wg-gw-prefix-mismatch", [("wireguard.ipv6_gw", "fd54:153::1/64")], "wireguard.ipv6_gw", "differs"),
     ("wg-peer-is-gw", [("wireguard.peers.0.ipv4", "172.30.153.1")], "wireguard.peers[0].ipv4", "WireGuard gateway"),
     # capacity
-    ("subnet-too-small", [("kubernetes.worker_count", 300)], "network.ipv4_cidr", "too small"),
+    ("subnet-too-small", [("kubernetes.worker_count", 300), ("kubernetes.pod_subnet_v4", "10.128.0.0/9")],
+     "network.ipv4_cidr", "too small"),
     ("offsets-collide", [("gateways.count", 12)], "network.control_plane_offset", "collides"),
     ("explicit-host-outside", [("kubernetes.worker_count", _DELETE),
                                ("kubernetes.workers", [{"name": "w1", "ipv4": "10.9.9.9"}])],

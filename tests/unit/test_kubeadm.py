@@ -8,6 +8,7 @@ and review the diff before committing it.
 
 import copy
 import glob
+import json
 import os
 import stat
 import sys
@@ -512,3 +513,56 @@ def test_ensure_files_check_mode_idempotence_and_mode(tmp_path):
     assert changed and not diffs and stat.S_IMODE(os.stat(path).st_mode) == 0o600
     changed, results, _ = K.ensure_files(FakeModule(), {}, 0o600, remove=[path])
     assert changed and results[0]["state"] == "absent" and not os.path.exists(path)
+
+
+# ------------------------------------------------------------------------------------------
+# the modules themselves (argument spec, check mode, failure with the config keys)
+# ------------------------------------------------------------------------------------------
+
+def run_module(main, args):
+    from ansible.module_utils.testing import patch_module_args
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            main()
+
+
+def module_result(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_kubeadm_config_module(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules import kubeadm_config
+    dest = str(tmp_path / "kubeadm-config.yaml")
+    plan = plan_of("ipv6-primary")
+    args = {"plan": plan, "host": "worker2", "dest": dest, "_ansible_check_mode": True, "_ansible_diff": True}
+    run_module(kubeadm_config.main, args)
+    result = module_result(capsys)
+    assert result["changed"] and not os.path.exists(dest) and result["diff"]["after"]
+    assert result["node_kind"] == "join-worker" and result["node_ip"] == "2001:db8:20::33,10.20.0.51"
+    args["_ansible_check_mode"] = False
+    run_module(kubeadm_config.main, dict(args, bootstrap_token="0a1b2c.0123456789abcdef"))
+    result = module_result(capsys)
+    assert result["changed"] and stat.S_IMODE(os.stat(dest).st_mode) == 0o600
+    assert "0123456789abcdef" not in json.dumps(result["documents"]), "the token must be masked (no_log)"
+    run_module(kubeadm_config.main, dict(args, bootstrap_token="0a1b2c.0123456789abcdef"))
+    assert module_result(capsys)["changed"] is False
+    plan["kubernetes"]["service_subnets"][0] = "fd20:96::/64"
+    run_module(kubeadm_config.main, dict(args, plan=plan))
+    result = module_result(capsys)
+    assert result["failed"] and result["errors"][0]["key"] == "kubernetes.service_subnet_v6"
+
+
+def test_calico_manifests_module_switches_style(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules import calico_manifests
+    dest = str(tmp_path / "calico")
+    args = {"plan": plan_of("seed004"), "dest": dest}
+    run_module(calico_manifests.main, args)
+    result = module_result(capsys)
+    assert result["changed"] and result["style"] == "operator"
+    assert sorted(os.listdir(dest)) == ["bgp.yaml", "felixconfiguration.yaml", "installation.yaml", "ippools.yaml"]
+    run_module(calico_manifests.main, dict(args, style="manifest"))
+    result = module_result(capsys)
+    assert "installation.yaml" not in os.listdir(dest) and "calico-node-env.yaml" in os.listdir(dest)
+    assert [a["action"] for a in result["apply"]] == ["apply", "patch", "apply", "apply", "apply"]
+    run_module(calico_manifests.main, dict(args, style="manifest"))
+    assert module_result(capsys)["changed"] is False
