@@ -35,7 +35,7 @@ options:
     env:
       - name: DUALSTACK_CONFIG
   lab_connection:
-    description: Reach hosts of a config with a C([lab]) table through C(containers.podman.podman).
+    description: Reach hosts of a config with a C([lab]) table through C(dualstack.k8s.podman_exec).
     type: bool
     default: true
 """
@@ -121,7 +121,7 @@ class InventoryModule(BaseInventoryPlugin):
             self._lab_connection(client, lab)
 
     def _lab_connection(self, name, lab):
-        self.inventory.set_variable(name, "ansible_connection", "containers.podman.podman")
+        self.inventory.set_variable(name, "ansible_connection", "dualstack.k8s.podman_exec")
         self.inventory.set_variable(name, "ansible_host", lab["containers"][name])
         self.inventory.set_variable(name, "ansible_python_interpreter", "/usr/bin/python3")
         # podman exec already runs as root in the container: no sudo round trip per task
