@@ -95,7 +95,7 @@ def main() -> int:
             "2 gateways (keepalived VRRPv3 `advert_int 0.2`, unicast, v4+v6 instances in one sync group, "
             "wireguard-go), 1 node with bird as calico/node stand-in, WireGuard client on the external network. "
             "The client pings the node over IPv6 through the tunnel every 0.1 s; keepalived on the VIP holder is "
-            "killed with SIGKILL (systemd ExecStopPost then removes its VIPs). Seconds from the kill:",
+            "killed with SIGKILL (systemd ExecStopPost then removes its VIPs and the "VIPs released" hook restarts its WireGuard). Seconds from the kill:",
             "",
             "| run | VIPs on the other gateway | BGP Established there | end-to-end reply through the tunnel | pings lost |",
             "|---|---|---|---|---|",

@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.report import plan_table  # noqa: E402
 
 NEUTRON_PY = os.path.join(REPO, ".cache", "neutron-venv", "bin", "python")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -430,7 +429,7 @@ def podman_exec(container, *cmd, timeout=30):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status", "summary"):
         sub.add_parser(name)

@@ -119,6 +119,8 @@ auth_strategy = noauth
 transport_url = fake:/
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
+# no agents in this server: do not try to schedule DHCP for every port and subnet
+dhcp_agent_notification = false
 api_paste_config = {paste}
 use_stderr = true
 debug = false

@@ -215,14 +215,14 @@ class Network(_Model):
         "dhcpv6-stateful",
         description="Neutron ipv6_ra_mode/ipv6_address_mode of the IPv6 subnet. slaac and dhcpv6-stateless need a /64.")
     ipv4_gateway: Optional[IPv4Addr] = Field(None, description="Router address on the IPv4 subnet (default: first address + 1).")
-    ipv6_gateway: Optional[IPv6Addr] = Field(None,
-        description="Router address on the IPv6 subnet (default: first address + 1, i.e. ::1; not the subnet-router anycast address).")
+    ipv6_gateway: Optional[IPv6Addr] = Field(
+        None, description="Router address on the IPv6 subnet (default: first address + 1, i.e. ::1; not the subnet-router anycast address).")
     dns_servers: List[AnyAddr] = Field([], description="DNS servers handed out on the node subnets.")
-    gateway_offset: int = Field(10, ge=3,
-        description="Offset from the subnet start of the first gateway's address. Offsets 2 .. gateway_offset-1 form the DHCP allocation pool.")
+    gateway_offset: int = Field(
+        10, ge=3, description="Offset from the subnet start of the first gateway's address. Offsets 2 .. gateway_offset-1 form the DHCP allocation pool.")
     control_plane_offset: int = Field(20, ge=3, description="Offset of the first control-plane node's address.")
-    worker_offset: int = Field(50, ge=3,
-        description="Offset of the first worker's address. Workers are numbered upward, so adding one never moves another host.")
+    worker_offset: int = Field(
+        50, ge=3, description="Offset of the first worker's address. Workers are numbered upward, so adding one never moves another host.")
 
 
 class OpenStack(_Model):
@@ -245,8 +245,8 @@ class Gateways(_Model):
     as_number: AsNumber = Field(65000, description="BGP AS of the gateways (bird).")
     vip_v4: Optional[IPv4Addr] = Field(None, description="IPv4 VIP on the node subnet (default: second-to-last address).")
     vip_v6: Optional[IPv6Addr] = Field(None, description="IPv6 VIP on the node subnet (default: second-to-last address, ::fe on a /120).")
-    public_vip_v4: Optional[IPv4Addr] = Field(None,
-        description="Address WireGuard clients connect to (a floating IP on OpenStack; a keepalived address on the lab's external network).")
+    public_vip_v4: Optional[IPv4Addr] = Field(
+        None, description="Address WireGuard clients connect to (a floating IP on OpenStack; a keepalived address on the lab's external network).")
     public_vip_v6: Optional[IPv6Addr] = Field(None, description="IPv6 address WireGuard clients connect to.")
     vrrp_advert_int: float = Field(1.0, ge=0.01, le=255, description="keepalived advert_int in seconds (0.2 gives ~0.7 s failover).")
     vrrp_router_id: int = Field(51, ge=1, le=255, description="VRRP virtual_router_id (the v6 instance uses the same id; VRRPv3 separates families).")
@@ -258,19 +258,19 @@ class Gateways(_Model):
 class Peer(_Model):
     name: HostName = Field(..., description="Peer name.")
     public_key: Optional[Annotated[str, AfterValidator(_wg_key)]] = Field(None, description="The peer's WireGuard public key.")
-    public_key_file: Optional[str] = Field(None, min_length=1,
-        description="File holding the public key (relative to the config file). Exclusive with public_key.")
+    public_key_file: Optional[str] = Field(
+        None, min_length=1, description="File holding the public key (relative to the config file). Exclusive with public_key.")
     ipv4: Optional[IPv4Addr] = Field(None, description="Tunnel IPv4 address (default: WireGuard gateway + 1 + peer index).")
     ipv6: Optional[IPv6Addr] = Field(None, description="Tunnel IPv6 address (default: WireGuard gateway + 1 + peer index).")
 
 
 class WireGuard(_Model):
     ipv4_cidr: Optional[IPv4Cidr] = Field(None, description="IPv4 client subnet (yaook: ip_cidr).")
-    ipv4_gw: Optional[IPv4Iface] = Field(None,
-        description="Gateway address on wg0, optionally with prefix (yaook: ip_gw; default: first address + 1).")
+    ipv4_gw: Optional[IPv4Iface] = Field(
+        None, description="Gateway address on wg0, optionally with prefix (yaook: ip_gw; default: first address + 1).")
     ipv6_cidr: Optional[IPv6Cidr] = Field(None, description="IPv6 client subnet (seed 004: wg_ipv6_cidr).")
-    ipv6_gw: Optional[IPv6Iface] = Field(None,
-        description='Gateway address on wg0, e.g. "fd01::1/120" (seed 004: wg_ipv6_gw; default: first address + 1).')
+    ipv6_gw: Optional[IPv6Iface] = Field(
+        None, description='Gateway address on wg0, e.g. "fd01::1/120" (seed 004: wg_ipv6_gw; default: first address + 1).')
     port: Port = Field(7777, description="UDP listen port.")
     peers: List[Peer] = Field([], description="Clients: [[wireguard.peers]] tables.")
 
@@ -278,8 +278,8 @@ class WireGuard(_Model):
 class Kubernetes(_Model):
     version: Annotated[str, Field(pattern=r"^1\.(2[1-9]|[3-9][0-9])(\.[0-9]+)?$")] = Field(
         "1.34", description="Kubernetes minor (or patch) version, 1.21 or newer (dual-stack is GA in 1.21).")
-    control_plane_count: Optional[int] = Field(None, ge=1, le=9,
-        description="Control-plane nodes <control_plane_prefix>1..N (default 1). Exclusive with control_plane.")
+    control_plane_count: Optional[int] = Field(
+        None, ge=1, le=9, description="Control-plane nodes <control_plane_prefix>1..N (default 1). Exclusive with control_plane.")
     control_plane: Optional[List[HostEntry]] = Field(None, min_length=1, description="Explicit control-plane nodes.")
     worker_count: Optional[int] = Field(None, ge=0, le=5000, description="Workers <worker_prefix>1..N (default 1). Exclusive with workers.")
     workers: Optional[List[HostEntry]] = Field(None, description="Explicit workers.")
@@ -289,8 +289,8 @@ class Kubernetes(_Model):
     pod_subnet_v6: Optional[IPv6Cidr] = Field(None, description="IPv6 pod subnet.")
     service_subnet_v4: Optional[IPv4Cidr] = Field(None, description="IPv4 service subnet: /12 or smaller (kubeadm: at most 20 host bits).")
     service_subnet_v6: Optional[IPv6Cidr] = Field(None, description="IPv6 service subnet: /108 or smaller (kubeadm: at most 20 host bits).")
-    node_mask_v4: Optional[int] = Field(None, ge=0, le=32,
-        description="node-cidr-mask-size-ipv4 (default 24, kept within [pod prefix, pod prefix + 16]).")
+    node_mask_v4: Optional[int] = Field(
+        None, ge=0, le=32, description="node-cidr-mask-size-ipv4 (default 24, kept within [pod prefix, pod prefix + 16]).")
     node_mask_v6: Optional[int] = Field(None, ge=0, le=128, description="node-cidr-mask-size-ipv6 (default min(pod prefix + 16, 112), as yaook).")
     api_port: Port = Field(6443, description="Kubernetes API port on the VIPs and control-plane nodes.")
     control_plane_endpoint: Optional[DnsName] = Field(None, description="DNS name for controlPlaneEndpoint (default: the primary family's VIP).")
@@ -307,8 +307,8 @@ class Calico(_Model):
     block_size_v4: int = Field(26, description="IPv4 IPAM block size, 20-32.")
     block_size_v6: int = Field(122, description="IPv6 IPAM block size, 116-128.")
     node_to_node_mesh: bool = Field(True, description="BGPConfiguration nodeToNodeMeshEnabled (keep true unless route reflectors exist).")
-    next_hop_mode: Literal["Auto", "Self", "Keep"] = Field("Auto",
-        description="BGPPeer nextHopMode towards the gateway VIPs (seed 002 keeps the original next hop: Keep).")
+    next_hop_mode: Literal["Auto", "Self", "Keep"] = Field(
+        "Auto", description="BGPPeer nextHopMode towards the gateway VIPs (seed 002 keeps the original next hop: Keep).")
 
 
 class Lab(_Model):

@@ -159,6 +159,7 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         vip_s = float(vip_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
         bgp_s = float(bgp_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
         out, _ = ping.communicate(timeout=max_seconds + 30)
+        t_end = time.time()
     finally:
         for proc in (ping, vip_watch, bgp_watch):
             if proc.poll() is None:
@@ -172,7 +173,9 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         # first reply after it, provided replies keep coming (at least 5 more)
         times = [before[-1]] + after
         gap, back = max((times[i + 1] - times[i], times[i + 1]) for i in range(len(times) - 1))
-        if gap <= 3 * interval:
+        if t_end - times[-1] > 3.0:
+            path_s = None  # no replies at the end: the path did not come back
+        elif gap <= 3 * interval:
             path_s = 0.0
         elif len([t for t in after if t >= back]) >= 5:
             path_s = back - t_kill
