@@ -1,6 +1,5 @@
-#!/usr/bin/env python3
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real neutron-server on 127.0.0.1 for tests and the lab.
 
 Run with the neutron virtualenv's python (``.cache/neutron-venv/bin/python``):

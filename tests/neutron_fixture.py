@@ -1,5 +1,5 @@
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A real neutron-server on a free 127.0.0.1 port for pytest (and scripts such as the benchmark).
 
     from tests.neutron_fixture import make_neutron_fixture

