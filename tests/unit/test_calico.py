@@ -58,8 +58,7 @@ def _go_pattern(validator, pattern, instance, schema):
     """Go's RE2 allows flags after ``^`` (``^(?i)(Trace|...)$``); Python wants them first."""
     if pattern.startswith("^(?i)"):
         pattern = "(?i)^" + pattern[len("^(?i)"):]
-    for error in jsonschema._keywords.pattern(validator, pattern, instance, schema):
-        yield error
+    yield from jsonschema._keywords.pattern(validator, pattern, instance, schema)
 
 
 CRDValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _go_pattern})
@@ -115,6 +114,7 @@ def env_of(patch):
 
 
 def check_golden(path, text):
+    path += ".golden"  # not .yaml: multi-document data files are no YAML for linters
     if UPDATE:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
@@ -136,7 +136,7 @@ def test_golden_schemas_and_facts(example, style):
     fams = plan["cluster"]["ip_families"]
     texts = C.render_calico_texts(plan, style)
     files = C.render_calico(plan, style)
-    assert sorted(texts) == sorted(name for name, _ in C.apply_plan(style))
+    assert sorted(texts) == sorted(name for name, dummy in C.apply_plan(style))
     for name, text in texts.items():
         check_golden(os.path.join(GOLDEN, example, "calico", style, name), text)
         assert list(yaml.safe_load_all(text)) == files[name]
@@ -198,8 +198,8 @@ def test_golden_schemas_and_facts(example, style):
 
 
 def test_no_golden_file_is_orphaned():
-    for path in glob.glob(os.path.join(GOLDEN, "*", "calico", "*", "*")):
-        parts = path.split(os.sep)
+    for path in glob.glob(os.path.join(GOLDEN, "*", "calico", "*", "*.golden")):
+        parts = path[:-len(".golden")].split(os.sep)
         example, style, name = parts[-4], parts[-2], parts[-1]
         assert example in EXAMPLES and style in C.STYLES, path
         assert name in C.render_calico(plan_of(example), style), "%s: not rendered any more" % path
@@ -312,7 +312,7 @@ def test_kubernetes_validate_rejects_a_bad_config_map():
 # ------------------------------------------------------------------------------------------
 
 def calico_keys(plan, style=None):
-    return [key for key, _ in C.validate_calico(plan, style)]
+    return [key for key, dummy in C.validate_calico(plan, style)]
 
 
 def test_rule_style():
@@ -356,7 +356,7 @@ def test_rule_ipip_is_ipv4_only():
     plan = plan_of("seed004")
     plan["calico"]["pools"][1]["encapsulation"] = "IPIP"
     errors = C.validate_calico(plan)
-    assert [k for k, _ in errors] == ["calico.encapsulation_v6"] and "IPv4-only" in errors[0][1]
+    assert [k for k, dummy in errors] == ["calico.encapsulation_v6"] and "IPv4-only" in errors[0][1]
 
 
 def test_rule_next_hop_mode():

@@ -51,6 +51,7 @@ def docs_by_kind(docs):
 
 
 def check_golden(path, text):
+    path += ".golden"  # not .yaml: multi-document data files are no YAML for linters
     if UPDATE:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
@@ -201,10 +202,10 @@ def test_golden_and_facts(example):
 
 def test_no_golden_file_is_orphaned():
     """Every golden kubeadm file belongs to a current example and node."""
-    for path in glob.glob(os.path.join(GOLDEN, "*", "kubeadm", "*.yaml")):
+    for path in glob.glob(os.path.join(GOLDEN, "*", "kubeadm", "*.yaml.golden")):
         example = path.split(os.sep)[-3]
         assert example in EXAMPLES, "%s: no such example" % path
-        assert os.path.basename(path)[:-5] in k8s_nodes(plan_of(example)), "%s: no such node" % path
+        assert os.path.basename(path)[:-len(".yaml.golden")] in k8s_nodes(plan_of(example)), "%s: no such node" % path
 
 
 # ------------------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ def test_gateway_is_not_a_kubernetes_node():
 # ------------------------------------------------------------------------------------------
 
 def keys_of(plan):
-    return [key for key, _ in K.validate_kubeadm(plan)]
+    return [key for key, dummy in K.validate_kubeadm(plan)]
 
 
 def dual():
@@ -384,7 +385,7 @@ def test_rule_node_cidrs_for_every_node():
     plan = dual()
     plan["kubernetes"]["node_mask_sizes"]["ipv4"] = 18  # /16 pod subnet: 4 node CIDRs for 7 nodes
     errors = K.validate_kubeadm(plan)
-    assert [key for key, _ in errors] == ["kubernetes.node_mask_v4"] and "give 4 nodes a CIDR" in errors[0][1]
+    assert [key for key, dummy in errors] == ["kubernetes.node_mask_v4"] and "give 4 nodes a CIDR" in errors[0][1]
 
 
 def test_rule_node_mask_missing():
@@ -397,7 +398,7 @@ def test_rule_advertise_address_family_matches_first_service_subnet():
     plan = plan_of("ipv6-primary")  # first service subnet: IPv6
     plan["hosts"]["master1"]["primary_ip"] = plan["hosts"]["master1"]["ipv4"]
     errors = K.validate_kubeadm(plan)
-    assert [key for key, _ in errors] == ["kubernetes.control_plane[0]"]
+    assert [key for key, dummy in errors] == ["kubernetes.control_plane[0]"]
     assert "advertiseAddress 10.20.0.20 is ipv4, the first service subnet is ipv6" in errors[0][1]
 
 
@@ -405,7 +406,7 @@ def test_rule_primary_ip_is_the_first_node_ip():
     plan = dual()
     plan["hosts"]["worker1"]["primary_ip"] = plan["hosts"]["worker1"]["ipv6"]
     errors = K.validate_kubeadm(plan)
-    assert [key for key, _ in errors] == ["kubernetes.workers[0]"] and "first node-ip" in errors[0][1]
+    assert [key for key, dummy in errors] == ["kubernetes.workers[0]"] and "first node-ip" in errors[0][1]
 
 
 def test_rule_endpoint_ipv6_must_be_bracketed():
@@ -438,7 +439,7 @@ def test_rule_node_ip_order_follows_cluster_families():
     worker = plan["hosts"]["worker2"]
     worker["node_ips"].reverse()
     errors = K.validate_kubeadm(plan)
-    assert [key for key, _ in errors] == ["kubernetes.workers[1]"]
+    assert [key for key, dummy in errors] == ["kubernetes.workers[1]"]
     assert "family order" in errors[0][1]
 
 
@@ -462,8 +463,8 @@ def test_rule_families():
 
 
 def test_rule_join_options():
-    assert [k for k, _ in K.validate_join_options("ABCDEF.0123456789abcdef", [])] == ["kubeadm_bootstrap_token"]
-    assert [k for k, _ in K.validate_join_options(K.PLACEHOLDER_TOKEN, ["sha256:xyz"])] == ["kubeadm_ca_cert_hashes"]
+    assert [k for k, dummy in K.validate_join_options("ABCDEF.0123456789abcdef", [])] == ["kubeadm_bootstrap_token"]
+    assert [k for k, dummy in K.validate_join_options(K.PLACEHOLDER_TOKEN, ["sha256:xyz"])] == ["kubeadm_ca_cert_hashes"]
 
 
 def test_render_refuses_an_invalid_plan():
@@ -506,12 +507,12 @@ def test_ensure_files_check_mode_idempotence_and_mode(tmp_path):
     assert changed and stat.S_IMODE(os.stat(path).st_mode) == 0o600
     changed, results, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
     assert not changed and not diffs
-    changed, _, _ = K.ensure_files(FakeModule(check_mode=True), {path: content}, 0o600)
+    changed, dummy, dummy = K.ensure_files(FakeModule(check_mode=True), {path: content}, 0o600)
     assert not changed
     os.chmod(path, 0o644)
-    changed, _, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
+    changed, dummy, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
     assert changed and not diffs and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    changed, results, _ = K.ensure_files(FakeModule(), {}, 0o600, remove=[path])
+    changed, results, dummy = K.ensure_files(FakeModule(), {}, 0o600, remove=[path])
     assert changed and results[0]["state"] == "absent" and not os.path.exists(path)
 
 
