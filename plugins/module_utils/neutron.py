@@ -53,7 +53,6 @@ CREATE_ONLY = {
 ROUTER_INTERFACE_OWNERS = ('network:router_interface', 'network:router_interface_distributed',
                            'network:ha_router_replicated_interface')
 UUID_RE = re.compile(r'^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$', re.I)
-IPV6_MODES = ('dhcpv6-stateful', 'dhcpv6-stateless', 'slaac')
 
 
 # ------------------------------------------------------------------------------------------------
