@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the embedded lab's base image ``localhost/dualstack-lab`` from Debian packages.
 
 No container registry is reachable from the lab machine, so the image is built locally:

@@ -186,7 +186,13 @@ def _wg_key(value):
 
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 HostName = Annotated[str, AfterValidator(_host_name)]
-AsNumber = Annotated[int, Field(ge=1, le=4294967294)]
+def _as_number(value):
+    if value == 23456:
+        raise ValueError("23456 is AS_TRANS (RFC 6793), reserved: use a private AS such as 64512-65534")
+    return value
+
+
+AsNumber = Annotated[int, Field(ge=1, le=4294967294), AfterValidator(_as_number)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Family = Literal["ipv4", "ipv6"]
 
@@ -248,7 +254,7 @@ class Gateways(_Model):
     public_vip_v4: Optional[IPv4Addr] = Field(
         None, description="Address WireGuard clients connect to (a floating IP on OpenStack; a keepalived address on the lab's external network).")
     public_vip_v6: Optional[IPv6Addr] = Field(None, description="IPv6 address WireGuard clients connect to.")
-    vrrp_advert_int: float = Field(1.0, ge=0.01, le=255, description="keepalived advert_int in seconds (0.2 gives ~0.7 s failover).")
+    vrrp_advert_int: float = Field(1.0, ge=0.01, le=40.95, description="keepalived advert_int in seconds (0.2 gives ~0.7 s failover).")
     vrrp_router_id: int = Field(51, ge=1, le=255, description="VRRP virtual_router_id (the v6 instance uses the same id; VRRPv3 separates families).")
     vrrp_preempt: bool = Field(True, description="Whether a recovered higher-priority gateway takes the VIPs back.")
     export_extra_v4: List[IPv4Cidr] = Field([], description="Extra IPv4 prefixes bird may export to the nodes besides the WireGuard subnet.")

@@ -30,7 +30,8 @@ from ansible_collections.dualstack.k8s.plugins.module_utils.config import (
 ROLE_GROUP = {"gateway": "gateways", "control_plane": "k8s_control_plane", "worker": "k8s_workers"}
 ROLE_OFFSET = {"gateway": "gateway_offset", "control_plane": "control_plane_offset", "worker": "worker_offset"}
 DEFAULT_COUNTS = {"gateway": 2, "control_plane": 1, "worker": 1}
-VRRP_TOP_PRIORITY = 150
+VRRP_TOP_PRIORITY = 200
+VRRP_PRIORITY_STEP = 5  # 32 gateways at most: priorities 200 .. 45, all distinct
 
 
 class HostSpec(object):
@@ -185,7 +186,7 @@ def build_plan(cfg):
             "primary_ip": addrs[primary],
         }
         if spec.role == "gateway":
-            entry["vrrp_priority"] = max(VRRP_TOP_PRIORITY - 10 * spec.index, 1)
+            entry["vrrp_priority"] = VRRP_TOP_PRIORITY - VRRP_PRIORITY_STEP * spec.index
         hosts[spec.name] = entry
         groups[ROLE_GROUP[spec.role]].append(spec.name)
 

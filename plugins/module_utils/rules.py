@@ -150,6 +150,20 @@ class _Checker(object):
                 if na.version == nb.version and (na.first <= nb.last and nb.first <= na.last):
                     self.err(kb, "%s overlaps %s = %s" % (nb.cidr, ka, na.cidr))
 
+    def export_extra(self):
+        """Extra prefixes bird exports to the nodes must not cover the cluster's own networks."""
+        for f in self.fams:
+            s = SUFFIX[f]
+            own = [("network.%s_cidr" % f, getattr(self.cfg.network, "%s_cidr" % f)),
+                   ("kubernetes.pod_subnet_%s" % s, per_family(self.cfg.kubernetes, "pod_subnet", f)),
+                   ("kubernetes.service_subnet_%s" % s, per_family(self.cfg.kubernetes, "service_subnet", f))]
+            for i, prefix in enumerate(per_family(self.cfg.gateways, "export_extra", f)):
+                net = netaddr.IPNetwork(prefix)
+                for key, value in own:
+                    if value and (net.first <= netaddr.IPNetwork(value).last and netaddr.IPNetwork(value).first <= net.last):
+                        self.err("gateways.export_extra_%s[%d]" % (s, i), "%s overlaps %s = %s: the gateways would "
+                                 "announce the cluster's own network back to the nodes" % (net.cidr, key, value))
+
     def sizes(self):
         k = self.cfg.kubernetes
         for f in self.fams:
@@ -315,6 +329,7 @@ class _Checker(object):
         self.exclusive()
         self.names()
         self.overlaps()
+        self.export_extra()
         self.sizes()
         if not self.errors:
             # address arithmetic needs consistent families and subnets

@@ -158,7 +158,7 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         pexec(lab[holder], "systemctl", "kill", "--signal=SIGKILL", "keepalived")
         vip_s = float(vip_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
         bgp_s = float(bgp_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
-        out, _ = ping.communicate(timeout=max_seconds + 30)
+        out, dummy = ping.communicate(timeout=max_seconds + 30)
         t_end = time.time()
     finally:
         for proc in (ping, vip_watch, bgp_watch):

@@ -20,7 +20,7 @@ from conftest_lab import REPO, assert_clean, molecule, skip_reason  # noqa: E402
 
 pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
-SCENARIOS = ["sysctl", "keepalived", "gateways"]
+SCENARIOS = ["sysctl", "keepalived", "gateways", "kubernetes"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -157,6 +157,10 @@ BAD = [
     ("seed-conflict", [("network.subnet_v6_cidr", "fd54:154::/120")], "network.subnet_v6_cidr", "keep only"),
     ("seed-dualstack-contradiction", [("dualstack-support", False)], "cluster.ip_families", "contradicts"),
     ("advert-int", [("gateways.vrrp_advert_int", 0)], "gateways.vrrp_advert_int", "greater than or equal"),
+    ("advert-int-vrrpv3-max", [("gateways.vrrp_advert_int", 41.0)], "gateways.vrrp_advert_int", "less than or equal to 40.95"),
+    ("as-trans", [("gateways.as_number", 23456)], "gateways.as_number", "AS_TRANS"),
+    ("export-extra-overlaps-node", [("gateways.export_extra_v6", ["fd54:154::/64"])], "gateways.export_extra_v6[0]",
+     "announce the cluster's own network"),
     ("public-vip-in-node-subnet", [("gateways.public_vip_v4", "172.30.154.200")], "gateways.public_vip_v4", "inside the node subnet"),
 ]
 
