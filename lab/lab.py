@@ -296,8 +296,9 @@ def ensure_containers(p, image, addresses):
         args = ["run", "-d", "--name", spec["name"], "--hostname", spec["host"],
                 "--label", "%s=%s" % (LABEL, p["cluster"]["name"]),
                 "--systemd=always", "--cap-add", CAPS, "--device", "/dev/net/tun"]
-        for net, ips in spec["networks"]:
-            args += ["--network", "%s:%s" % (net, ",".join("ip=%s" % ip for ip in ips))]
+        # fixed interface names (nodes eth0, external eth1), as render.yml's render_interfaces assume
+        for index, (net, ips) in enumerate(spec["networks"]):
+            args += ["--network", "%s:interface_name=eth%d,%s" % (net, index, ",".join("ip=%s" % ip for ip in ips))]
         podman(*(args + [image, "/sbin/init"]))
         started.append(spec["name"])
         say("container %s (%s)" % (spec["name"], "; ".join("%s %s" % (n, " ".join(i)) for n, i in spec["networks"])))
