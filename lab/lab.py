@@ -6,6 +6,7 @@ addresses are the ones Neutron assigned to each host's port.
     .venv/bin/python lab/lab.py status
     .venv/bin/python lab/lab.py summary   # after a site run: VIP holder, BGP, pings, configs
     .venv/bin/python lab/lab.py down      # no container, network or process left behind
+    .venv/bin/python lab/lab.py keys      # only the lab WireGuard client's key pair (tools/setup.sh runs it)
 
 The config is config/config.toml or $DUALSTACK_CONFIG; it needs a [lab] table. Networks are
 created --internal: lab traffic stays between the lab's own containers (and the host bridge).
@@ -408,6 +409,11 @@ def cmd_down(args):
     say("lab down: no container, network or neutron-server left")
 
 
+def cmd_keys(args):
+    del args
+    ensure_client_key()
+
+
 def cmd_status(args):
     port = neutron_port()
     print("neutron-server: %s" % ("127.0.0.1:%d" % port if port else "not running"))
@@ -432,11 +438,13 @@ def podman_exec(container, *cmd, timeout=30):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "status", "summary"):
+    for name in ("up", "down", "status", "summary", "keys"):
         sub.add_parser(name)
     args = parser.parse_args(argv)
     try:
-        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "summary": cmd_summary}[args.command](args) or 0
+        commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "summary": cmd_summary,
+                    "keys": cmd_keys}
+        return commands[args.command](args) or 0
     except LabError as exc:
         print("lab %s: %s" % (args.command, exc), file=sys.stderr)
         return 2

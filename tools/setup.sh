@@ -47,3 +47,6 @@ venv_sync .cache/neutron-venv requirements/neutron.txt
 
 log "lab image"
 CONTAINERS_CONF="$repo/lab/containers.conf" .venv/bin/python lab/image.py
+
+log "lab WireGuard client key pair (config/config.toml reads its public key)"
+.venv/bin/python lab/lab.py keys
