@@ -1,0 +1,51 @@
+"""Benchmark: cold `lab up` + site run, warm re-run, on the embedded lab (config/config.toml or
+$DUALSTACK_CONFIG). Starts from `lab down` (the image and virtualenvs stay cached) and ends with the lab
+up, so `lab/lab.py summary` can be read afterwards.
+
+    .venv/bin/python benchmarks/lab_bench.py
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import tomllib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(REPO, ".venv", "bin")
+
+
+def run(*cmd):
+    env = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"))
+    t0 = time.perf_counter()
+    res = subprocess.run(list(cmd), cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit("%s failed:\n%s\n%s" % (" ".join(cmd), res.stdout[-3000:], res.stderr[-2000:]))
+    return time.perf_counter() - t0, res.stdout
+
+
+def changed(output):
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1]))
+
+
+def main():
+    lab = [os.path.join(VENV, "python"), "lab/lab.py"]
+    run(*(lab + ["down"]))
+    up, _out = run(*(lab + ["up"]))
+    sys.path.insert(0, os.path.join(REPO, ".collections"))
+    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    with open(config_path(), "rb") as handle:
+        cluster = tomllib.load(handle)["cluster"]["name"]
+    os.environ.setdefault("OS_CLIENT_CONFIG_FILE", os.path.join(REPO, ".cache", "lab", cluster, "clouds.yaml"))
+    cold, out = run(os.path.join(VENV, "ansible-playbook"), "playbooks/site.yml")
+    warm, out2 = run(os.path.join(VENV, "ansible-playbook"), "playbooks/site.yml")
+    print("lab up (image cached): %.1f s" % up)
+    print("cold site run: %.1f s (changed=%d)" % (cold, changed(out)))
+    print("cold lab up + site run: %.1f s (target <= 180 s)" % (up + cold))
+    print("warm site run: %.1f s (changed=%d), %.0f %% of the cold lab up + site run (target <= 30 %%)"
+          % (warm, changed(out2), 100 * warm / (up + cold)))
+
+
+if __name__ == "__main__":
+    main()
