@@ -7,7 +7,6 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 bash tools/setup.sh
 export CONTAINERS_CONF="$repo/lab/containers.conf"
-export OS_CLIENT_CONFIG_FILE="$repo/.cache/lab/clouds.yaml"
 .venv/bin/python lab/lab.py up
 printf '\033[1m==> ansible-playbook playbooks/site.yml\033[0m\n'
 .venv/bin/ansible-playbook playbooks/site.yml "$@"
