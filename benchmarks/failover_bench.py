@@ -86,7 +86,10 @@ def main() -> int:
             runs.append(result)
             restore_keepalived(plan, result["holder"])
         ok = [r for r in runs if r["path_s"] is not None]
-        med = lambda key: statistics.median(r[key] for r in ok) if ok else float("nan")  # noqa: E731
+
+        def med(key):
+            return statistics.median(r[key] for r in ok) if ok else float("nan")
+
         lines = [
             "## Gateways",
             "",
@@ -95,7 +98,7 @@ def main() -> int:
             "2 gateways (keepalived VRRPv3 `advert_int 0.2`, unicast, v4+v6 instances in one sync group, "
             "wireguard-go), 1 node with bird as calico/node stand-in, WireGuard client on the external network. "
             "The client pings the node over IPv6 through the tunnel every 0.1 s; keepalived on the VIP holder is "
-            "killed with SIGKILL (systemd ExecStopPost then removes its VIPs and the "VIPs released" hook restarts its WireGuard). Seconds from the kill:",
+            "killed with SIGKILL (systemd ExecStopPost then removes its VIPs and the 'VIPs released' hook restarts its WireGuard). Seconds from the kill:",
             "",
             "| run | VIPs on the other gateway | BGP Established there | end-to-end reply through the tunnel | pings lost |",
             "|---|---|---|---|---|",

@@ -186,6 +186,8 @@ def _wg_key(value):
 
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 HostName = Annotated[str, AfterValidator(_host_name)]
+
+
 def _as_number(value):
     if value == 23456:
         raise ValueError("23456 is AS_TRANS (RFC 6793), reserved: use a private AS such as 64512-65534")
