@@ -136,7 +136,7 @@ def host_mirror(suite: str = SUITE) -> str:
                 for line in stanza.splitlines():
                     if line.startswith("#") or ":" not in line:
                         continue
-                    key, _, value = line.partition(":")
+                    key, dummy, value = line.partition(":")
                     fields[key.strip().lower()] = value.split()
                 if suite in fields.get("suites", []) and "deb" in fields.get("types", []) and "main" in fields.get(
                     "components", []
@@ -153,7 +153,7 @@ def host_mirror(suite: str = SUITE) -> str:
 
 
 def image_exists(ref: str) -> bool:
-    return subprocess.run(["podman", "image", "exists", ref], env=podman_env()).returncode == 0
+    return subprocess.run(["podman", "image", "exists", ref], env=podman_env(), check=False).returncode == 0
 
 
 def run(cmd: list[str], **kw) -> None:

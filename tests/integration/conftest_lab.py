@@ -59,7 +59,7 @@ def molecule(action: str, scenario: str, timeout: float = 1800, log: Path | None
     out = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115
     try:
         return subprocess.run(cmd, cwd=REPO, env=lab_env(), stdout=out, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
     finally:
         if log:
             out.close()
@@ -165,8 +165,8 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
             if proc.poll() is None:
                 proc.kill()
     replies = sorted((float(m["ts"]), int(m["seq"])) for m in map(PING_LINE.match, out.splitlines()) if m)
-    before = [ts for ts, _ in replies if ts < t_kill]
-    after = [ts for ts, _ in replies if ts >= t_kill]
+    before = [ts for ts, dummy in replies if ts < t_kill]
+    after = [ts for ts, dummy in replies if ts >= t_kill]
     path_s = None
     if before and after:
         # the outage is the largest gap between replies around the kill; the path is back at the
