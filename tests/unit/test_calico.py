@@ -19,25 +19,10 @@ if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import calico as C  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+from examples import EXAMPLES, GOLDEN, check_golden, plan_of  # noqa: E402
 
-GOLDEN = os.path.join(REPO, "tests", "golden")
 SCHEMAS = os.path.join(REPO, "tests", "schemas", "calico")
-UPDATE = os.environ.get("DUALSTACK_UPDATE_GOLDEN") == "1"
 K8S_VERSION = "1.34"
-
-EXAMPLES = {}
-for _path in sorted(glob.glob(os.path.join(REPO, "config", "examples", "*.toml"))):
-    EXAMPLES[os.path.basename(_path)[:-5]] = _path
-for _path in sorted(glob.glob(os.path.join(REPO, "tests", "unit", "configs", "*.toml"))):
-    EXAMPLES["unit-" + os.path.basename(_path)[:-5]] = _path
-_PLANS = {}
-
-
-def plan_of(name):
-    if name not in _PLANS:
-        _PLANS[name] = load_plan(EXAMPLES[name])
-    return copy.deepcopy(_PLANS[name])
 
 
 def _load_crd_schemas():
@@ -111,17 +96,6 @@ def env_of(patch):
     container = patch["spec"]["template"]["spec"]["containers"][0]
     assert container["name"] == "calico-node"
     return dict((e["name"], e["value"]) for e in container["env"])
-
-
-def check_golden(path, text):
-    path += ".golden"  # not .yaml: multi-document data files are no YAML for linters
-    if UPDATE:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(text)
-    assert os.path.exists(path), "golden file %s missing: run with DUALSTACK_UPDATE_GOLDEN=1" % path
-    with open(path) as handle:
-        assert handle.read() == text, "rendering differs from %s" % path
 
 
 # ------------------------------------------------------------------------------------------

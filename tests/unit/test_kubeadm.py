@@ -6,7 +6,6 @@ Regenerate the golden files after a reviewed change with
 and review the diff before committing it.
 """
 
-import copy
 import glob
 import json
 import os
@@ -21,25 +20,7 @@ if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import kubeadm as K  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
-
-GOLDEN = os.path.join(REPO, "tests", "golden")
-UPDATE = os.environ.get("DUALSTACK_UPDATE_GOLDEN") == "1"
-
-# The lead's examples plus this suite's own configs (DNS endpoint, exact version, VXLAN).
-EXAMPLES = {}
-for _path in sorted(glob.glob(os.path.join(REPO, "config", "examples", "*.toml"))):
-    EXAMPLES[os.path.basename(_path)[:-5]] = _path
-for _path in sorted(glob.glob(os.path.join(REPO, "tests", "unit", "configs", "*.toml"))):
-    EXAMPLES["unit-" + os.path.basename(_path)[:-5]] = _path
-
-_PLANS = {}
-
-
-def plan_of(name):
-    if name not in _PLANS:
-        _PLANS[name] = load_plan(EXAMPLES[name])
-    return copy.deepcopy(_PLANS[name])
+from examples import EXAMPLES, GOLDEN, check_golden, plan_of  # noqa: E402
 
 
 def k8s_nodes(plan):
@@ -48,17 +29,6 @@ def k8s_nodes(plan):
 
 def docs_by_kind(docs):
     return dict((d["kind"], d) for d in docs)
-
-
-def check_golden(path, text):
-    path += ".golden"  # not .yaml: multi-document data files are no YAML for linters
-    if UPDATE:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(text)
-    assert os.path.exists(path), "golden file %s missing: run with DUALSTACK_UPDATE_GOLDEN=1" % path
-    with open(path) as handle:
-        assert handle.read() == text, "rendering differs from %s" % path
 
 
 def arg_map(args):
