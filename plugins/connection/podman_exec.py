@@ -12,6 +12,12 @@ description:
   - Reaches a running container of the local podman as its own host. Every command is one
     C(podman exec -i); files are streamed through the same kind of call, so with pipelining a module
     costs one C(podman exec) instead of the four (mkdir, copy, run, clean up) of a connection without it.
+  - With O(method=nsenter) (the default C(auto) picks it when the controller runs as root and has
+    C(nsenter)), a command enters the container's namespaces directly with C(nsenter) instead of going
+    through C(podman exec), a few milliseconds instead of a few hundred per call. The container's PID
+    is looked up with C(podman inspect) once and cached (checked against the process start time, so a
+    restarted container is looked up again). The command runs with a clean environment (PATH, HOME,
+    LANG, container=podman), in the container's root and working directory.
   - The embedded lab of dualstack.k8s uses it for its containers.
 author:
   - dualstack.k8s contributors (@dualstack-k8s)
@@ -31,6 +37,17 @@ options:
       - name: ansible_podman_executable
     env:
       - name: ANSIBLE_PODMAN_EXECUTABLE
+  method:
+    description:
+      - How a command enters the container. C(auto) uses C(nsenter) when the controller runs as root
+        and has it, else C(podman exec).
+    type: str
+    default: auto
+    choices: [auto, nsenter, podman]
+    vars:
+      - name: ansible_podman_exec_method
+    env:
+      - name: ANSIBLE_PODMAN_EXEC_METHOD
   pipelining:
     description: Send modules over standard input instead of copying them into the container.
     type: bool
@@ -44,10 +61,12 @@ options:
         key: pipelining
 """
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -55,6 +74,21 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
 display = Display()
+
+# The environment of a command run through nsenter (podman exec would apply the image's).
+CLEAN_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+             "LANG=C.UTF-8", "container=podman"]
+NAMESPACES = ["--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd"]
+
+
+def _start_time(pid):
+    """Field 22 of /proc/PID/stat (start time in clock ticks), or None when there is no such process."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2:].split()[19].decode()
 
 
 class Connection(ConnectionBase):
@@ -67,22 +101,64 @@ class Connection(ConnectionBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._podman = None
+        self._nsenter = None
 
     def _connect(self):
         if not self._connected:
             self._podman = shutil.which(self.get_option("podman_executable"))
             if not self._podman:
                 raise AnsibleConnectionFailure("podman executable %r not found" % self.get_option("podman_executable"))
+            method = self.get_option("method")
+            nsenter = shutil.which("nsenter")
+            if method == "nsenter" and (not nsenter or os.geteuid() != 0):
+                raise AnsibleConnectionFailure("method nsenter needs root and nsenter on the controller")
+            if method != "podman" and nsenter and os.geteuid() == 0:
+                self._nsenter = nsenter
             self._connected = True
         return self
 
     def _container(self):
         return self.get_option("remote_addr")
 
+    def _cache_file(self):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self._container())
+        return os.path.join(tempfile.gettempdir(), "dualstack-podman-exec-%d" % os.geteuid(), safe + ".json")
+
+    def _pid(self):
+        """The container's PID 1 on the host: cached, valid while that process lives with the same start time."""
+        path = self._cache_file()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                cached = json.load(handle)
+            if _start_time(cached["pid"]) == cached["start"]:
+                return cached["pid"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        proc = subprocess.run([self._podman, "inspect", "--type", "container", "--format", "{{.State.Pid}}",
+                               self._container()], capture_output=True, check=False)
+        pid = int(proc.stdout.strip() or 0) if proc.returncode == 0 else 0
+        if pid <= 0:
+            raise AnsibleConnectionFailure("container %s is not running: %s" % (
+                self._container(), to_native(proc.stderr).strip() or "no PID"))
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"pid": pid, "start": _start_time(pid)}, handle)
+        os.replace(tmp, path)
+        return pid
+
+    def _argv(self, shell_cmd):
+        if self._nsenter:
+            return ([self._nsenter, "--target", str(self._pid())] + NAMESPACES
+                    + ["/usr/bin/env", "-i"] + CLEAN_ENV + ["/bin/sh", "-c", shell_cmd])
+        return [self._podman, "exec", "-i", self._container(), "/bin/sh", "-c", shell_cmd]
+
     def _run(self, shell_cmd, in_data=None):
-        argv = [self._podman, "exec", "-i", self._container(), "/bin/sh", "-c", shell_cmd]
+        argv = self._argv(shell_cmd)
         display.vvv("EXEC %s" % " ".join(shlex.quote(a) for a in argv), host=self._container())
         proc = subprocess.run(argv, input=in_data or b"", capture_output=True, check=False)
+        if self._nsenter and proc.returncode != 0 and proc.stderr.startswith(b"nsenter:"):
+            raise AnsibleConnectionFailure("container %s: %s" % (self._container(), to_native(proc.stderr).strip()))
         if proc.returncode in (125, 126, 127) and b"no such container" in proc.stderr.lower():
             raise AnsibleConnectionFailure("container %s: %s" % (self._container(), to_native(proc.stderr).strip()))
         return proc.returncode, proc.stdout, proc.stderr

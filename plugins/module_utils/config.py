@@ -280,6 +280,9 @@ class WireGuard(_Model):
     ipv6_gw: Optional[IPv6Iface] = Field(
         None, description='Gateway address on wg0, e.g. "fd01::1/120" (seed 004: wg_ipv6_gw; default: first address + 1).')
     port: Port = Field(7777, description="UDP listen port.")
+    endpoint_sync_port: Optional[Port] = Field(
+        None, description="UDP port on which the gateways share the clients' endpoints, so that a new VIP holder "
+        "starts the handshake at once after a failover (default: port + 1, or port - 1 for 65535).")
     peers: List[Peer] = Field([], description="Clients: [[wireguard.peers]] tables.")
 
 

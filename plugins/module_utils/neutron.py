@@ -584,6 +584,9 @@ def plan_spec(plan, options=None):
         rules['gateways'].append(_rule(fam, 'VRRP between gateways', 'vrrp', remote_group=sg['gateways']))
         if wireguard.get('port'):
             rules['gateways'].append(_rule(fam, 'WireGuard', 'udp', int(wireguard['port'])))
+            if len(gateways) > 1 and wireguard.get('endpoint_sync_port'):
+                rules['gateways'].append(_rule(fam, 'WireGuard endpoint sync between gateways', 'udp',
+                                               int(wireguard['endpoint_sync_port']), remote_group=sg['gateways']))
         rules['gateways'].append(_rule(fam, 'Kubernetes API on the VIPs', 'tcp', api_port))
         rules['nodes'].append(_rule(fam, 'BGP from gateways', 'tcp', 179, remote_group=sg['gateways']))
         rules['nodes'].append(_rule(fam, 'Kubernetes API from the gateways (HAProxy)', 'tcp', api_port,

@@ -119,6 +119,15 @@ def wg_gateway_address(cfg, family):
     return netaddr.IPAddress(net.first + 1, net.version)
 
 
+def wg_sync_port(cfg):
+    """UDP port of the gateways' WireGuard endpoint sync: explicit, else the WireGuard port + 1
+    (port - 1 when the WireGuard port is 65535)."""
+    wg = cfg.wireguard
+    if wg.endpoint_sync_port:
+        return wg.endpoint_sync_port
+    return wg.port + 1 if wg.port < 65535 else wg.port - 1
+
+
 def peer_address(cfg, family, index, peer):
     explicit = getattr(peer, family)
     if explicit:
@@ -194,7 +203,7 @@ def build_plan(cfg):
     vips["public_ipv4"] = cfg.gateways.public_vip_v4
     vips["public_ipv6"] = cfg.gateways.public_vip_v6
 
-    wireguard = {"port": cfg.wireguard.port, "ipv4": None, "ipv6": None, "peers": [],
+    wireguard = {"port": cfg.wireguard.port, "endpoint_sync_port": wg_sync_port(cfg), "ipv4": None, "ipv6": None, "peers": [],
                  "client_allowed_ips": [], "export_extra": {"ipv4": [], "ipv6": []}}
     wg_fams = [f for f in fams if wg_cidr(cfg, f)]
     for f in wg_fams:

@@ -307,6 +307,9 @@ class _Checker(object):
                     self.err(key, "%s for peer %s is already %s" % (addr, peer.name, used[int(addr)]))
                 else:
                     used[int(addr)] = "peer %s" % peer.name
+        if P.wg_sync_port(cfg) == cfg.wireguard.port:
+            self.err("wireguard.endpoint_sync_port", "%d is also wireguard.port: the endpoint sync needs a port "
+                     "of its own" % cfg.wireguard.port)
         for i, peer in enumerate(cfg.wireguard.peers):
             key = "wireguard.peers[%d]" % i
             if bool(peer.public_key) == bool(peer.public_key_file):

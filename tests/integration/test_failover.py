@@ -2,8 +2,9 @@
 
     .venv/bin/pytest -m molecule tests/integration/test_failover.py
 
-Brings up Molecule scenario `failover` (create, prepare, converge, verify: the client pings the
-node through the tunnel), then pings the node over IPv6 from the client through the tunnel and
+Brings up Molecule scenario `gateways` — every gateway role together — (create, prepare,
+converge, idempotence, verify: VIPs on one gateway, BGP only from it, the nodes' routes, the
+client pings the node and reaches HAProxy through the tunnel), then pings the node over IPv6 from the client through the tunnel and
 SIGKILLs keepalived on the VIP holder: the VIPs must move to the other gateway, its BGP sessions
 must come up and the path must come back through it within 30 s (bounded count of pings).
 Everything is destroyed afterwards.
@@ -21,7 +22,7 @@ from conftest_lab import REPO, assert_clean, measure_failover, molecule, scenari
 
 pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
-SCENARIO = "failover"
+SCENARIO = "gateways"
 BOUND_S = 30.0
 
 
@@ -30,7 +31,7 @@ def failover_lab():
     log_dir = REPO / "tests" / "output"
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
-        for action in ("destroy", "create", "converge", "verify"):
+        for action in ("destroy", "create", "converge", "idempotence", "verify"):
             result = molecule(action, SCENARIO, timeout=1200, log=log_dir / f"failover-{action}.log")
             assert result.returncode == 0, f"molecule {action} -s {SCENARIO} failed, see tests/output/failover-{action}.log"
         yield scenario_plan_names(SCENARIO)

@@ -20,7 +20,9 @@ from conftest_lab import REPO, assert_clean, molecule, skip_reason  # noqa: E402
 
 pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
-SCENARIOS = ["sysctl", "keepalived", "gateways", "kubernetes"]
+# One scenario per role; every gateway role together (scenario "gateways") runs in
+# test_failover.py, which also kills the VIP holder.
+SCENARIOS = ["sysctl", "wireguard", "keepalived", "haproxy", "bird", "kubernetes"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -113,6 +113,9 @@ BAD = [
     ("wg-gw-outside", [("wireguard.ipv6_gw", "fd54:159::1/120")], "wireguard.ipv6_gw", "outside"),
     ("wg-gw-prefix-mismatch", [("wireguard.ipv6_gw", "fd54:153::1/64")], "wireguard.ipv6_gw", "differs"),
     ("wg-peer-is-gw", [("wireguard.peers.0.ipv4", "172.30.153.1")], "wireguard.peers[0].ipv4", "WireGuard gateway"),
+    ("wg-sync-port-is-wg-port", [("wireguard.port", 7000), ("wireguard.endpoint_sync_port", 7000)],
+     "wireguard.endpoint_sync_port", "needs a port of its own"),
+    ("wg-sync-port-range", [("wireguard.endpoint_sync_port", 70000)], "wireguard.endpoint_sync_port", ""),
     # capacity
     ("subnet-too-small", [("kubernetes.worker_count", 300), ("kubernetes.pod_subnet_v4", "10.128.0.0/9")],
      "network.ipv4_cidr", "too small"),

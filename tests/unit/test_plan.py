@@ -92,6 +92,12 @@ def test_wireguard_peers_and_client_allowed_ips():
     assert wg["client_allowed_ips"] == ["172.30.153.0/24", "fd54:153::/120", "172.30.154.0/24", "fd54:154::/120"]
 
 
+def test_wireguard_endpoint_sync_port_follows_the_wireguard_port():
+    assert plan_of(BASE)["wireguard"]["endpoint_sync_port"] == BASE["wireguard"].get("port", 7777) + 1
+    assert plan_of(variant(("wireguard.port", 65535)))["wireguard"]["endpoint_sync_port"] == 65534
+    assert plan_of(variant(("wireguard.endpoint_sync_port", 5000)))["wireguard"]["endpoint_sync_port"] == 5000
+
+
 def test_node_mask_default_follows_yaook():
     plan = plan_of(BASE)
     assert plan["kubernetes"]["node_mask_sizes"] == {"ipv4": 24, "ipv6": 72}

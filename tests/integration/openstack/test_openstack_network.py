@@ -126,6 +126,7 @@ def test_cold_run_creates_everything(ansible, neutron_server, conn, lab_plan):
         assert (nodes_id, eth, "tcp", 179, 179, gw_id) in rules           # BGP gateways -> nodes
         assert (gw_id, eth, "vrrp", None, None, gw_id) in rules           # VRRP between gateways
         assert (gw_id, eth, "udp", 7777, 7777, None) in rules             # WireGuard from anywhere
+        assert (gw_id, eth, "udp", 7778, 7778, gw_id) in rules            # WireGuard endpoint sync
         assert (gw_id, eth, "tcp", 6443, 6443, None) in rules             # API on the VIPs
     assert (common_id, "IPv4", "icmp", None, None, None) in rules
     assert (common_id, "IPv6", "ipv6-icmp", None, None, None) in rules    # NDP
