@@ -22,7 +22,7 @@ kick    runs when keepalived makes this gateway the VIP holder (hook in vip-acqu
 status  prints the peers, their endpoints and whether this gateway holds the VIP.
 
 The configuration (JSON, written by the role): interface, key_file, port, listen (own
-addresses), gateways (the other gateways' addresses), vips, interval, max_age.
+addresses), gateways (one address of each other gateway), vips, interval, max_age.
 """
 import hashlib
 import hmac
@@ -47,17 +47,13 @@ def wg(*args):
 
 
 def endpoints(iface):
-    """{public key: "addr:port"} of the peers that have an endpoint."""
+    """{public key: "addr:port" or None} of every peer on the interface."""
     out = {}
     for line in wg("show", iface, "endpoints").splitlines():
         parts = line.split("\t")
-        if len(parts) == 2 and parts[1] != "(none)":
-            out[parts[0]] = parts[1]
+        if len(parts) == 2:
+            out[parts[0]] = None if parts[1] == "(none)" else parts[1]
     return out
-
-
-def peer_keys(iface):
-    return set(wg("show", iface, "peers").split())
 
 
 def allowed_ips(iface):
@@ -112,17 +108,18 @@ def open_sockets(conf):
 
 
 def send(conf, socks, iface):
-    payload = {"t": time.time(), "endpoints": endpoints(iface)}
-    data = pack(sync_key(conf), payload)
+    known = {key: ep for key, ep in endpoints(iface).items() if ep}
+    data = pack(sync_key(conf), {"t": time.time(), "endpoints": known})
     for gateway in conf["gateways"]:
         version = ipaddress.ip_address(gateway).version
-        for sock in socks:
-            if (sock.family == socket.AF_INET6) == (version == 6):
-                try:
-                    sock.sendto(data, (gateway, conf["port"]))
-                except OSError as exc:
-                    log("send to %s: %s" % (gateway, exc))
-                break
+        sock = next((s for s in socks if (s.family == socket.AF_INET6) == (version == 6)), None)
+        if sock is None:
+            log("send to %s: no listen address of that family" % gateway)
+            continue
+        try:
+            sock.sendto(data, (gateway, conf["port"]))
+        except OSError as exc:
+            log("send to %s: %s" % (gateway, exc))
 
 
 def receive(conf, sock, iface, last_seen):
@@ -143,10 +140,9 @@ def receive(conf, sock, iface, last_seen):
     last_seen[sender] = stamp
     if holds_vip(conf):
         return  # the VIP holder's own endpoints are the live ones
-    known = peer_keys(iface)
     current = endpoints(iface)
     for key, endpoint in sorted((payload.get("endpoints") or {}).items()):
-        if key in known and current.get(key) != endpoint:
+        if key in current and current[key] != endpoint:
             wg("set", iface, "peer", key, "endpoint", endpoint)
             log("peer %s... endpoint %s (from %s)" % (key[:8], endpoint, sender))
 
@@ -182,7 +178,7 @@ def kick_target(networks):
 
 def kick(conf):
     iface = conf["interface"]
-    known = endpoints(iface)
+    known = {key: ep for key, ep in endpoints(iface).items() if ep}
     allowed = allowed_ips(iface)
     for key in sorted(known):
         if not allowed.get(key):
@@ -201,7 +197,7 @@ def kick(conf):
 def status(conf):
     print("holds VIP: %s" % ("yes" if holds_vip(conf) else "no"))
     for key, endpoint in sorted(endpoints(conf["interface"]).items()):
-        print("%s\t%s" % (key, endpoint))
+        print("%s\t%s" % (key, endpoint or "(none)"))
 
 
 def main(argv):
