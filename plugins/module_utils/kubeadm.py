@@ -37,6 +37,8 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import FilesError, converge
+
 API_VERSION = "kubeadm.k8s.io/v1beta4"
 KUBELET_API_VERSION = "kubelet.config.k8s.io/v1beta1"
 KUBE_PROXY_API_VERSION = "kubeproxy.config.k8s.io/v1alpha1"
@@ -496,55 +498,21 @@ def dump_yaml(docs, header=None):
 # check mode, diff and idempotence
 # ------------------------------------------------------------------------------------------
 
-def _read(path):
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
 def ensure_files(module, contents, mode, remove=()):
     """Write {path: text} (mode e.g. 0o600) and delete the paths in ``remove`` that exist.
 
-    Returns (changed, results, diffs): results are {path, changed, state} per path, diffs a list
-    of before/after dicts. Honours check mode; writes atomically (a temp file of the final mode in
-    the same directory, then rename), so a secret never sits in a wider-mode file.
+    Returns (changed, results, diffs): results are {path, changed, state} per written path and per
+    removed one, diffs the before/after of the contents that change. Check mode, validation and the
+    atomic write come from module_utils.files (the one writer of this collection).
     """
-    import os
-    import tempfile
-
-    results, diffs, changed = [], [], False
-    for path, text in contents.items():
-        before = _read(path)
-        differs = before != text
-        stat_mode = None
-        if before is not None:
-            stat_mode = os.stat(path).st_mode & 0o7777
-        item_changed = differs or stat_mode != mode
-        if differs:
-            diffs.append({"before_header": path, "after_header": path,
-                          "before": before or "", "after": text})
-        if item_changed and not module.check_mode:
-            parent = os.path.dirname(path)
-            if parent and not os.path.isdir(parent):
-                os.makedirs(parent, 0o755)
-            if differs:
-                fd, tmp = tempfile.mkstemp(prefix=".dualstack.", dir=parent or ".")
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(text)
-                os.chmod(tmp, mode)
-                os.replace(tmp, path)
-            os.chmod(path, mode)
-        changed = changed or item_changed
-        results.append({"path": path, "changed": item_changed, "state": "file"})
-    for path in remove:
-        before = _read(path)
-        if before is None:
-            continue
-        diffs.append({"before_header": path, "after_header": "(absent)", "before": before, "after": ""})
-        if not module.check_mode:
-            os.remove(path)
-        changed = True
-        results.append({"path": path, "changed": True, "state": "absent"})
-    return changed, results, diffs
+    entries = [dict(path=path, content=text, mode=mode) for path, text in contents.items()]
+    entries += [dict(path=path, state="absent") for path in remove]
+    try:
+        res = converge(entries, check_mode=module.check_mode, want_diff=True)
+    except FilesError as exc:
+        module.fail_json(msg=str(exc))
+    results = [dict(path=f["path"], changed=f["changed"], state=f["state"])
+               for f in res["files"] if f["state"] != "absent" or f["changed"]]
+    diffs = [d for d, f in zip(res["diff"], [f for f in res["files"] if f["changed"]])
+             if f["state"] == "absent" or {"create", "content"} & set(f["changes"])]
+    return res["changed"], results, diffs
