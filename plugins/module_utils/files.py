@@ -177,7 +177,8 @@ def diff_of(norm, changes, before, attrs):
 
 
 def _run_validate(command, tmp, path):
-    argv = shlex.split(command.replace("%s", tmp))
+    # split first, then put the path in: a directory name with a space stays one argument
+    argv = [arg.replace("%s", tmp) for arg in shlex.split(command)]
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     except OSError as exc:

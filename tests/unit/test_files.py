@@ -137,3 +137,9 @@ def test_a_directory_created_as_an_earlier_parent_gets_its_own_mode(tmp_path):
               dict(path=str(tmp_path / "etc"), state="directory", mode="0700")]
     assert F.converge(listed)["changed_paths"] == [str(tmp_path / "etc" / "hooks.d"), str(tmp_path / "etc")]
     assert mode_of(tmp_path / "etc") == 0o700 and not F.converge(listed)["changed"]
+
+
+def test_validate_gets_the_new_file_as_one_argument_even_with_a_space(tmp_path):
+    base = tmp_path / "with space"
+    entry = dict(path=str(base / "app.conf"), content="a = 1\n", mode="0644", validate="grep -q '^a = 1$' %s")
+    assert F.converge([entry])["changed"] and (base / "app.conf").read_text() == "a = 1\n"
