@@ -143,3 +143,58 @@ def test_validate_gets_the_new_file_as_one_argument_even_with_a_space(tmp_path):
     base = tmp_path / "with space"
     entry = dict(path=str(base / "app.conf"), content="a = 1\n", mode="0644", validate="grep -q '^a = 1$' %s")
     assert F.converge([entry])["changed"] and (base / "app.conf").read_text() == "a = 1\n"
+
+
+# ------------------------------------------------------------------------------------------
+# the modules: managed_files (owner defaults, enabled, failure result) and host_info
+# ------------------------------------------------------------------------------------------
+
+def run(main, args, capsys):
+    import json
+
+    from ansible.module_utils.testing import patch_module_args
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_managed_files_module_check_apply_check_apply(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules.managed_files import main
+    conf = str(tmp_path / "d" / "a.conf")
+    files = [dict(path=str(tmp_path / "d"), state="directory", mode="0700"),
+             dict(path=conf, secret_content="TOKEN=abc\n", mode="0600", triggers=["reload"]),
+             dict(path=str(tmp_path / "off"), content="x", mode="0644", enabled=False)]
+    args = dict(files=files, _ansible_check_mode=True, _ansible_diff=True)
+    res = run(main, args, capsys)
+    assert res["changed"] and res["triggered"] == ["reload"] and not os.path.exists(conf)
+    assert "TOKEN=abc" not in repr(res) and len(res["files"]) == 2  # the disabled entry is left out
+    res = run(main, dict(args, _ansible_check_mode=False), capsys)
+    assert res["changed"] and open(conf).read() == "TOKEN=abc\n" and not (tmp_path / "off").exists()
+    assert not run(main, args, capsys)["changed"]
+    assert not run(main, dict(args, _ansible_check_mode=False), capsys)["changed"]
+
+
+def test_managed_files_module_failure_names_the_path_and_changes_nothing(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules.managed_files import main
+    files = [dict(path=str(tmp_path / "new"), state="directory", mode="0755"),
+             dict(path=str(tmp_path / "x.conf"), content="x\n", mode="0644", owner="no-such-user-dsk")]
+    res = run(main, dict(files=files), capsys)
+    assert res["failed"] and "x.conf" in res["msg"] and "no-such-user-dsk" in res["msg"]
+    assert res["applied"] == [] and not res["changed"] and not (tmp_path / "new").exists()
+
+
+def test_host_info_reads_addresses_sysctls_and_files(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules.host_info import main, parse_sysctl
+    assert parse_sysctl("net.ipv4.ip_forward = 1\nbogus\nnet.ipv6.conf.lo.accept_ra = 0\n") == {
+        "net.ipv4.ip_forward": "1", "net.ipv6.conf.lo.accept_ra": "0"}
+    present = tmp_path / "kubeadm-config.yaml"
+    present.write_text("kind: InitConfiguration\n")
+    res = run(main, dict(sysctls=["net.ipv4.ip_forward", "net.no.such.key"],
+                         interface_sysctls=["net.ipv6.conf.{ifname}.disable_ipv6"],
+                         files=[str(present), str(tmp_path / "absent")]), capsys)
+    assert not res["changed"] and "lo" in [link["ifname"] for link in res["interfaces"]]
+    assert res["sysctls"]["net.ipv4.ip_forward"] in ("0", "1") and "net.no.such.key" not in res["sysctls"]
+    assert "net.ipv6.conf.lo.disable_ipv6" in res["sysctls"]
+    assert res["files"] == {str(present): {"exists": True, "content": "kind: InitConfiguration\n"},
+                            str(tmp_path / "absent"): {"exists": False}}
