@@ -101,7 +101,7 @@ def _read_bytes(path):
 def inspect(norm):
     """What differs between the host and the entry: a list of 'create', 'content', 'mode',
     'owner', 'group', 'remove'; the current text (None when there is none); the current
-    attributes as text (None when the path is absent)."""
+    stat result (None when the path is absent)."""
     path, state = norm["path"], norm["state"]
     try:
         st = os.lstat(path)
@@ -131,7 +131,7 @@ def inspect(norm):
         changes.append("owner")
     if norm["gid"] is not None and st.st_gid != norm["gid"]:
         changes.append("group")
-    return changes, before, _attrs_of(st)
+    return changes, before, st
 
 
 def _name(lookup, ident):
@@ -142,6 +142,7 @@ def _name(lookup, ident):
 
 
 def _attrs_of(st):
+    """The current attributes as text; names are looked up only for a diff that shows them."""
     owner, group = _name(pwd.getpwuid, st.st_uid), _name(grp.getgrgid, st.st_gid)
     return "mode %04o, owner %s, group %s" % (stat.S_IMODE(st.st_mode), owner, group)
 
@@ -154,7 +155,7 @@ def _attrs(norm):
     return text
 
 
-def diff_of(norm, changes, before, attrs):
+def diff_of(norm, changes, before, st):
     """A before/after dict for Ansible's diff output. Attribute changes are a line of their own
     (mode, owner, group); secret contents are replaced by a placeholder."""
     path, state = norm["path"], norm["state"]
@@ -162,7 +163,7 @@ def diff_of(norm, changes, before, attrs):
         return dict(before_header=path, after_header="%s (absent)" % path, before="present\n", after="absent\n")
     if state == "directory":
         return dict(before_header=path, after_header=path,
-                    before="absent\n" if attrs is None else "directory, %s\n" % attrs,
+                    before="absent\n" if st is None else "directory, %s\n" % _attrs_of(st),
                     after="directory, %s\n" % _attrs(norm))
     if norm["secret"]:
         old = "" if before is None else SECRET_PLACEHOLDER
@@ -171,7 +172,7 @@ def diff_of(norm, changes, before, attrs):
         old = "" if before is None else before
         new = norm["text"]
     if {"mode", "owner", "group"} & set(changes):
-        old = "# %s\n%s" % (attrs, old)
+        old = "# %s\n%s" % (_attrs_of(st), old)
         new = "# %s\n%s" % (_attrs(norm), new)
     return dict(before_header=path, after_header=path, before=old, after=new)
 
@@ -253,7 +254,7 @@ def converge(entries, check_mode=False, want_diff=False):
     inspected = [(norm,) + inspect(norm) for norm in norms]
     result = dict(changed=False, files=[], changed_paths=[], triggered=[], diff=[])
     triggered = set()
-    for norm, changes, before, attrs in inspected:
+    for norm, changes, before, st in inspected:
         if changes and not check_mode:
             try:
                 apply(norm, changes)
@@ -266,7 +267,7 @@ def converge(entries, check_mode=False, want_diff=False):
             result["changed_paths"].append(norm["path"])
             triggered.update(norm["triggers"])
             if want_diff:
-                result["diff"].append(diff_of(norm, changes, before, attrs))
+                result["diff"].append(diff_of(norm, changes, before, st))
         result["files"].append(dict(path=norm["path"], state=norm["state"], changed=bool(changes),
                                     changes=changes))
     result["triggered"] = sorted(triggered)
