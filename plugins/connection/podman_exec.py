@@ -18,6 +18,14 @@ description:
     is looked up with C(podman inspect) once and cached (checked against the process start time, so a
     restarted container is looked up again). The command runs with a clean environment (PATH, HOME,
     LANG, container=podman), in the container's root and working directory.
+  - With O(module_server=true) (the default, with O(method=nsenter) only), a pipelined module does not
+    start a Python of its own. It is sent to a small server in the container (started on first use,
+    see C(plugins/plugin_utils/module_server.py)) that has the standard library and
+    C(ansible.module_utils.basic) imported already and runs each module in a fork of itself, with the
+    same environment, standard input, output and exit code as C(/bin/sh -c 'python3 && sleep 0').
+    This takes the interpreter start and the imports off every task. Everything else (commands, file
+    transfers, modules that are not pipelined) goes through C(nsenter) as before, and so does a module
+    when the server cannot be started.
   - The embedded lab of dualstack.k8s uses it for its containers.
 author:
   - dualstack.k8s contributors (@dualstack-k8s)
@@ -48,6 +56,15 @@ options:
       - name: ansible_podman_exec_method
     env:
       - name: ANSIBLE_PODMAN_EXEC_METHOD
+  module_server:
+    description:
+      - Run pipelined modules through the module server in the container (O(method=nsenter) only).
+    type: bool
+    default: true
+    vars:
+      - name: ansible_podman_exec_module_server
+    env:
+      - name: ANSIBLE_PODMAN_EXEC_MODULE_SERVER
   pipelining:
     description: Send modules over standard input instead of copying them into the container.
     type: bool
@@ -61,17 +78,26 @@ options:
         key: pipelining
 """
 
+import base64
+import fcntl
+import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 
+from ansible import release
 from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
+from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
+
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server
 
 display = Display()
 
@@ -79,6 +105,27 @@ display = Display()
 CLEAN_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
              "LANG=C.UTF-8", "container=podman"]
 NAMESPACES = ["--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd"]
+# How ansible-core runs a pipelined module: the interpreter reads the AnsiballZ payload on stdin.
+PIPELINED_MODULE = re.compile(r"^/bin/sh -c '(/[A-Za-z0-9_./-]*python[0-9.]*) && sleep 0'$")
+# The AnsiballZ payload's zip (base64), for the server to import ansible.module_utils from.
+PAYLOAD_ZIP = re.compile(rb"zip_data=(['\"])([A-Za-z0-9+/=]+)\1")
+SERVER_DIR = "/run/dualstack-lab-modsrv"
+
+
+class ServerUnavailable(Exception):
+    """The module server could not be reached or started; the caller falls back to nsenter."""
+
+
+def _fingerprint(interpreter):
+    """Names the server: this controller's ansible-core (version, basic.py, the AnsiballZ loader),
+    the server's own code and the interpreter. A controller with other module_utils gets its own."""
+    digest = hashlib.sha256()
+    digest.update(release.__version__.encode() + b"\0" + interpreter.encode() + b"\0")
+    loader = os.path.join(os.path.dirname(basic.__file__), "_internal", "_ansiballz", "_loader.py")
+    for path in (basic.__file__, loader, module_server.__file__):
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
 
 
 def _start_time(pid):
@@ -165,7 +212,76 @@ class Connection(ConnectionBase):
 
     def exec_command(self, cmd, in_data=None, sudoable=False):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        match = PIPELINED_MODULE.match(cmd) if in_data else None
+        if match and self._nsenter and self.get_option("module_server"):
+            try:
+                return self._run_in_server(match.group(1), in_data)
+            except ServerUnavailable as exc:
+                display.vvv("module server: %s; running the module through nsenter" % exc, host=self._container())
         return self._run(cmd, in_data)
+
+    # The module server (plugins/plugin_utils/module_server.py).
+
+    def _server_paths(self, interpreter):
+        name = _fingerprint(interpreter)
+        root = "/proc/%d/root" % self._pid()
+        return root, SERVER_DIR + "/" + name
+
+    def _connect_server(self, sock_path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(sock_path)
+        except OSError:
+            sock.close()
+            return None
+        return sock
+
+    def _start_server(self, root, base, interpreter, in_data):
+        """Copy the server into the container and start it there; the first payload's zip is what it
+        imports ansible.module_utils from."""
+        args = [interpreter, base + ".py", base + ".sock"]
+        try:
+            os.makedirs(root + SERVER_DIR, mode=0o700, exist_ok=True)
+            with open(module_server.__file__, "rb") as handle:
+                source = handle.read()
+            with open(root + base + ".py", "wb") as handle:
+                handle.write(source)
+            found = PAYLOAD_ZIP.search(in_data)
+            if found:
+                with open(root + base + ".zip", "wb") as handle:
+                    handle.write(base64.b64decode(found.group(2)))
+                args.append(base + ".zip")
+        except (OSError, ValueError) as exc:
+            raise ServerUnavailable("cannot copy it into the container: %s" % exc) from exc
+        argv = [self._nsenter, "--target", str(self._pid())] + NAMESPACES + ["/usr/bin/env", "-i"] + CLEAN_ENV + args
+        display.vvv("START module server %s" % " ".join(shlex.quote(a) for a in argv), host=self._container())
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            raise ServerUnavailable("it did not answer within 60 s") from exc
+        if proc.returncode != 0 or not proc.stdout.startswith(b"ready "):
+            raise ServerUnavailable("it did not start: %s" % to_native(proc.stderr or proc.stdout).strip()[-500:])
+
+    def _run_in_server(self, interpreter, in_data):
+        root, base = self._server_paths(interpreter)
+        sock_path = root + base + ".sock"
+        sock = self._connect_server(sock_path)
+        if sock is None:
+            lock_path = self._cache_file() + ".server.lock"
+            with open(lock_path, "a", encoding="utf-8") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                sock = self._connect_server(sock_path)
+                if sock is None:
+                    self._start_server(root, base, interpreter, in_data)
+                    sock = self._connect_server(sock_path)
+            if sock is None:
+                raise ServerUnavailable("no server listens on %s" % sock_path)
+        display.vvv("MODULE SERVER %s (%d bytes)" % (base, len(in_data)), host=self._container())
+        env = dict(item.split("=", 1) for item in CLEAN_ENV)
+        try:
+            return module_server.request(sock, in_data, env)
+        except (OSError, ValueError) as exc:
+            raise AnsibleConnectionFailure("container %s: module server: %s" % (self._container(), exc)) from exc
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)

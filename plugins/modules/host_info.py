@@ -33,6 +33,20 @@ options:
     type: list
     elements: path
     default: []
+  paths:
+    description:
+      - Absolute paths whose existence is reported without reading them (a kubeconfig holds
+        credentials that do not belong in a task result).
+    type: list
+    elements: path
+    default: []
+  commands:
+    description:
+      - Commands looked up on the managed node's C(PATH), e.g. C(kubectl); a name with a C(/) is
+        checked as a path.
+    type: list
+    elements: str
+    default: []
   max_file_size:
     description: Files larger than this many bytes fail the module (these are configuration files).
     type: int
@@ -82,10 +96,21 @@ files:
   returned: success
   type: dict
   sample: {"/etc/kubernetes/kubeadm-config.yaml": {"exists": true, "content": "apiVersion: ..."}}
+paths:
+  description: Per requested path, whether it exists.
+  returned: success
+  type: dict
+  sample: {"/etc/kubernetes/admin.conf": false}
+commands:
+  description: Per requested command, the executable it resolves to, or C(null) when there is none.
+  returned: success
+  type: dict
+  sample: {"kubectl": "/usr/bin/kubectl"}
 """
 
 import json
 import os
+import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -93,6 +118,8 @@ ARGUMENT_SPEC = dict(
     sysctls=dict(type="list", elements="str", default=[]),
     interface_sysctls=dict(type="list", elements="str", default=[]),
     files=dict(type="list", elements="path", default=[]),
+    paths=dict(type="list", elements="path", default=[]),
+    commands=dict(type="list", elements="str", default=[]),
     max_file_size=dict(type="int", default=1048576),
 )
 
@@ -141,7 +168,11 @@ def main():
         files = dict((path, read_file(path, p["max_file_size"])) for path in p["files"])
     except (OSError, ValueError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, interfaces=interfaces, sysctls=sysctls, files=files)
+    paths = dict((path, os.path.lexists(path)) for path in p["paths"])
+    search = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    commands = dict((name, shutil.which(name, path=search)) for name in p["commands"])
+    module.exit_json(changed=False, interfaces=interfaces, sysctls=sysctls, files=files, paths=paths,
+                     commands=commands)
 
 
 if __name__ == "__main__":

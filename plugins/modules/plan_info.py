@@ -13,6 +13,9 @@ description:
   - Loads C(config.toml) with the collection's config model, runs every validation rule and returns
     the address plan (see C(docs/plan-contract.md)). Changes nothing.
   - On an invalid config the module fails with every error, each naming its dotted config key.
+  - The config is a controller file, so the task runs on the controller whatever host it is on: its
+    action plugin builds the plan in the worker process (which already has the model imported by the
+    inventory plugin) instead of starting a module.
 requirements:
   - pydantic >= 2
   - netaddr
@@ -32,6 +35,9 @@ attributes:
   diff_mode:
     support: none
     description: Returns no diff; nothing changes.
+  action:
+    support: full
+    description: Runs in the action plugin on the controller.
 """
 
 EXAMPLES = r"""

@@ -198,3 +198,19 @@ def test_host_info_reads_addresses_sysctls_and_files(tmp_path, capsys):
     assert "net.ipv6.conf.lo.disable_ipv6" in res["sysctls"]
     assert res["files"] == {str(present): {"exists": True, "content": "kind: InitConfiguration\n"},
                             str(tmp_path / "absent"): {"exists": False}}
+
+
+def test_host_info_reports_paths_and_commands_without_reading_them(tmp_path, capsys):
+    from ansible_collections.dualstack.k8s.plugins.modules.host_info import main
+    secret = tmp_path / "admin.conf"
+    secret.write_text("client-key-data: c2VjcmV0\n")
+    tool = tmp_path / "bin" / "kubectl-dsk"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    res = run(main, dict(paths=[str(secret), str(tmp_path / "none.conf")],
+                         commands=["sh", str(tool), "no-such-command-dsk"]), capsys)
+    assert res["paths"] == {str(secret): True, str(tmp_path / "none.conf"): False}
+    assert "c2VjcmV0" not in repr(res)
+    assert res["commands"]["sh"].endswith("/sh") and res["commands"][str(tool)] == str(tool)
+    assert res["commands"]["no-such-command-dsk"] is None

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.k8s contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for dualstack.k8s.plan_info: the config is read on the controller, so the plan is built in
+the worker that runs the task (the inventory plugin has already imported pydantic and the model
+into ansible-playbook) instead of in a new Python that imports them again. The module file holds
+the documentation and does the same for a direct module call."""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.action import ActionBase
+
+try:
+    from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError, config_path
+    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+    IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - the inventory plugin needs the same imports
+    IMPORT_ERROR = exc
+
+ARGUMENT_SPEC = dict(config=dict(type="path"))
+
+
+class ActionModule(ActionBase):
+    """Validate the config and return the plan, on the controller."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validation.error_messages:
+            return dict(result, failed=True, msg="; ".join(validation.error_messages))
+        path = config_path(validation.validated_parameters.get("config"))
+        result.update(changed=False, config=path)
+        if IMPORT_ERROR:
+            return dict(result, failed=True, msg="pydantic>=2 and netaddr are needed on the controller: %s"
+                        % to_native(IMPORT_ERROR))
+        try:
+            result["plan"] = load_plan(path)
+        except ConfigError as exc:
+            return dict(result, failed=True, msg=str(exc),
+                        errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+        return result
