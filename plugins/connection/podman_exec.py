@@ -116,16 +116,22 @@ class ServerUnavailable(Exception):
     """The module server could not be reached or started; the caller falls back to nsenter."""
 
 
+_FINGERPRINTS = {}
+
+
 def _fingerprint(interpreter):
     """Names the server: this controller's ansible-core (version, basic.py, the AnsiballZ loader),
     the server's own code and the interpreter. A controller with other module_utils gets its own."""
+    if interpreter in _FINGERPRINTS:
+        return _FINGERPRINTS[interpreter]
     digest = hashlib.sha256()
     digest.update(release.__version__.encode() + b"\0" + interpreter.encode() + b"\0")
     loader = os.path.join(os.path.dirname(basic.__file__), "_internal", "_ansiballz", "_loader.py")
     for path in (basic.__file__, loader, module_server.__file__):
         with open(path, "rb") as handle:
             digest.update(handle.read())
-    return digest.hexdigest()[:16]
+    _FINGERPRINTS[interpreter] = digest.hexdigest()[:16]
+    return _FINGERPRINTS[interpreter]
 
 
 def _start_time(pid):
