@@ -123,6 +123,24 @@ def test_second_run_changes_nothing_and_writes_nothing_to_neutron(plan):
     assert writes(counts) == 0, counts
 
 
+def test_modules_run_through_the_module_server_and_the_same_without_it(plan):
+    """The lab connection's module server answered every module of the checks (none fell back to
+    nsenter), and the same checks pass with it turned off (each module a fresh python3)."""
+    res = playbook("playbooks/check.yml", "-vvv", timeout=600)
+    hosts = plan["groups"]["gateways"] + plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]
+    assert res.stdout.count("MODULE SERVER ") >= len(hosts), res.stdout[-3000:]
+    assert "running the module through nsenter" not in res.stdout
+    assert not [line for line in res.stdout.splitlines() if "EXEC " in line and "python3 && sleep 0" in line]
+    for name in hosts:
+        socks = podman("exec", "dsk-%s-%s" % (plan["cluster"]["name"], name), "sh", "-c",
+                       "ls /run/dualstack-lab-modsrv/*.sock").stdout.split()
+        assert len(socks) == 1, (name, socks)
+    off = playbook("playbooks/check.yml", "-vvv", "-e", "ansible_podman_exec_module_server=false", timeout=600)
+    assert "MODULE SERVER " not in off.stdout
+    assert [line for line in off.stdout.splitlines() if "EXEC " in line and "python3 && sleep 0" in line]
+    assert all(v["failed"] == 0 for v in recap(off.stdout).values()), off.stdout[-3000:]
+
+
 def test_render_writes_what_the_site_run_wrote_without_secrets(plan, tmp_path):
     neutron_requests(reset=True)
     out = tmp_path / "review"
