@@ -43,5 +43,5 @@ class ActionModule(ActionBase):
             result["plan"] = load_plan(path)
         except ConfigError as exc:
             return dict(result, failed=True, msg=str(exc),
-                        errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+                        errors=exc.as_list())
         return result

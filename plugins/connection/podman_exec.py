@@ -200,10 +200,13 @@ class Connection(ConnectionBase):
         os.replace(tmp, path)
         return pid
 
+    def _nsenter_argv(self, command):
+        """``command`` (a list) in the container's namespaces, with the clean environment."""
+        return [self._nsenter, "--target", str(self._pid())] + NAMESPACES + ["/usr/bin/env", "-i"] + CLEAN_ENV + command
+
     def _argv(self, shell_cmd):
         if self._nsenter:
-            return ([self._nsenter, "--target", str(self._pid())] + NAMESPACES
-                    + ["/usr/bin/env", "-i"] + CLEAN_ENV + ["/bin/sh", "-c", shell_cmd])
+            return self._nsenter_argv(["/bin/sh", "-c", shell_cmd])
         return [self._podman, "exec", "-i", self._container(), "/bin/sh", "-c", shell_cmd]
 
     def _run(self, shell_cmd, in_data=None):
@@ -259,7 +262,7 @@ class Connection(ConnectionBase):
                 args.append(base + ".zip")
         except (OSError, ValueError) as exc:
             raise ServerUnavailable("cannot copy it into the container: %s" % exc) from exc
-        argv = [self._nsenter, "--target", str(self._pid())] + NAMESPACES + ["/usr/bin/env", "-i"] + CLEAN_ENV + args
+        argv = self._nsenter_argv(args)
         display.vvv("START module server %s" % " ".join(shlex.quote(a) for a in argv), host=self._container())
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False, timeout=60)
@@ -283,9 +286,8 @@ class Connection(ConnectionBase):
             if sock is None:
                 raise ServerUnavailable("no server listens on %s" % sock_path)
         display.vvv("MODULE SERVER %s (%d bytes)" % (base, len(in_data)), host=self._container())
-        env = dict(item.split("=", 1) for item in CLEAN_ENV)
         try:
-            return module_server.request(sock, in_data, env)
+            return module_server.request(sock, in_data, dict(item.split("=", 1) for item in CLEAN_ENV))
         except (OSError, ValueError) as exc:
             raise AnsibleConnectionFailure("container %s: module server: %s" % (self._container(), exc)) from exc
 

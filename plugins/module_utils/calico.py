@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
 from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import (
     ADDRESS_BITS,
     SUFFIX,
@@ -57,13 +58,12 @@ NODE_SELECTOR = "all()"
 MTU_PLACEHOLDER = "__CNI_MTU__"
 
 
-class CalicoError(ValueError):
+class CalicoError(KeyedErrors, ValueError):
     """The plan's Calico part is inconsistent; ``errors`` holds (config_key, reason) pairs."""
 
     def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("the plan's Calico settings are invalid, nothing was rendered:\n" + "\n".join(
-            "  - %s: %s" % (key, reason) for key, reason in self.errors))
+        errors = list(errors)
+        super().__init__(errors, "the plan's Calico settings are invalid, nothing was rendered:\n" + bullet_list(errors))
 
 
 def tunnel_modes(encapsulation):

@@ -22,6 +22,8 @@ import re
 import sys
 import typing as t
 
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
+
 HAS_DEPS = True
 DEPS_IMPORT_ERROR = None
 try:
@@ -63,23 +65,16 @@ VERSION_FAMILY = {4: "ipv4", 6: "ipv6"}
 SUFFIX = {"ipv4": "v4", "ipv6": "v6"}
 
 
-class ConfigError(Exception):
+class ConfigError(KeyedErrors):
     """Every problem found in a config, each naming its dotted key."""
 
     def __init__(self, errors, source=None):
-        self.errors = list(errors)
+        errors = list(errors)
         self.source = source
-        super().__init__(self.__str__())
-
-    def keys(self):
-        return [key for key, dummy in self.errors]
-
-    def __str__(self):
-        where = "%s: " % self.source if self.source else ""
-        count = len(self.errors)
+        count = len(errors)
         head = "%sinvalid configuration (%d error%s), nothing was changed:" % (
-            where, count, "" if count == 1 else "s")
-        return "\n".join([head] + ["  - %s: %s" % (key or "<root>", msg) for key, msg in self.errors])
+            "%s: " % source if source else "", count, "" if count == 1 else "s")
+        super().__init__(errors, head + "\n" + bullet_list(errors))
 
 
 # --------------------------------------------------------------------------------------------

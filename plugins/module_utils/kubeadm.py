@@ -37,6 +37,7 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
 from ansible_collections.dualstack.k8s.plugins.module_utils.files import FilesError, converge
 
 API_VERSION = "kubeadm.k8s.io/v1beta4"
@@ -58,13 +59,12 @@ MAX_NODE_MASK_DELTA = 16
 K8S_ROLES = ("control_plane", "worker")
 
 
-class KubeadmError(ValueError):
+class KubeadmError(KeyedErrors, ValueError):
     """The plan breaks a kubeadm rule; ``errors`` holds (config_key, reason) pairs."""
 
     def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("the plan breaks kubeadm's rules, nothing was rendered:\n" + "\n".join(
-            "  - %s: %s" % (key, reason) for key, reason in self.errors))
+        errors = list(errors)
+        super().__init__(errors, "the plan breaks kubeadm's rules, nothing was rendered:\n" + bullet_list(errors))
 
 
 # ------------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def main():
         style = module.params["style"] or plan["calico"]["style"]
         texts = render_calico_texts(plan, style)
     except CalicoError as exc:
-        module.fail_json(msg=str(exc), dest=dest, errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+        module.fail_json(msg=str(exc), dest=dest, errors=exc.as_list())
     except (KeyError, TypeError) as exc:
         module.fail_json(msg="the plan lacks %s: pass the inventory's dualstack_plan" % exc, dest=dest)
     ours = set(name for s in STYLES for name, dummy in apply_plan(s))

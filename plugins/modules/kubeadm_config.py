@@ -169,7 +169,7 @@ def main():
         kind = node_kind(plan, host)
     except KubeadmError as exc:
         module.fail_json(msg=str(exc), dest=p["dest"],
-                         errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+                         errors=exc.as_list())
     except (KeyError, TypeError) as exc:
         module.fail_json(msg="the plan lacks %s: pass the inventory's dualstack_plan" % exc, dest=p["dest"])
     changed, dummy, diffs = ensure_files(module, {p["dest"]: text}, FILE_MODE)

@@ -91,7 +91,7 @@ def main():
         plan = load_plan(path)
     except ConfigError as exc:
         module.fail_json(msg=str(exc), config=path,
-                         errors=[dict(key=key, reason=reason) for key, reason in exc.errors])
+                         errors=exc.as_list())
     except ImportError as exc:
         module.fail_json(msg=missing_required_lib("pydantic>=2 and netaddr"), exception=str(exc), config=path)
     module.exit_json(changed=False, plan=plan, config=path)

@@ -4,6 +4,7 @@ process: every run must look like a fresh ``python3`` that read its script from 
 child processes), and a real AnsiballZ payload must give the same result through the server (with
 ansible.module_utils imported from its zip) as through a fresh interpreter."""
 
+import base64
 import json
 import os
 import signal
@@ -121,7 +122,6 @@ def test_a_real_ansiballz_payload_gives_the_same_result(tmp_path):
     found = PAYLOAD_ZIP.search(payload)
     assert found, "the payload's zip_data was not found (ansible-core changed the AnsiballZ wrapper?)"
     preload = tmp_path / "preload.zip"
-    import base64
     preload.write_bytes(base64.b64decode(found.group(2)))
     fresh = subprocess.run([sys.executable], input=payload, capture_output=True, check=False, env=ENV, cwd="/")
     sock, pid = start(tmp_path, str(preload))
