@@ -403,10 +403,14 @@ def cmd_down(args):
         podman("network", "rm", "-f", *nets)
         say("removed networks %s" % " ".join(nets))
     neutron_down()
+    # the controller's module server (dualstack.k8s.local_server, localhost's connection)
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server  # noqa: E402
+    if module_server.stop_servers(module_server.local_dir()):
+        say("stopped the controller's module server")
     if os.path.isdir(paths().neutron):
         import shutil
         shutil.rmtree(paths().neutron)
-    say("lab down: no container, network or neutron-server left")
+    say("lab down: no container, network, neutron-server or module server left")
 
 
 def cmd_keys(args):

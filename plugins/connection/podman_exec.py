@@ -65,6 +65,16 @@ options:
       - name: ansible_podman_exec_module_server
     env:
       - name: ANSIBLE_PODMAN_EXEC_MODULE_SERVER
+  module_server_preload:
+    description:
+      - Python modules the server imports once, after C(ansible.module_utils.basic), from the
+        container's own Python. One that cannot be imported is left out.
+      - The default is python3-apt's, which every run of C(ansible.builtin.apt) would import again.
+    type: list
+    elements: str
+    default: [apt, apt_pkg]
+    vars:
+      - name: ansible_podman_exec_module_server_preload
   pipelining:
     description: Send modules over standard input instead of copying them into the container.
     type: bool
@@ -78,26 +88,21 @@ options:
         key: pipelining
 """
 
-import base64
-import fcntl
-import hashlib
 import json
 import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 
-from ansible import release
 from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
-from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server, module_server_client as client
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.module_server_client import ServerUnavailable
 
 display = Display()
 
@@ -107,31 +112,7 @@ CLEAN_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NAMESPACES = ["--mount", "--uts", "--ipc", "--net", "--pid", "--cgroup", "--root", "--wd"]
 # How ansible-core runs a pipelined module: the interpreter reads the AnsiballZ payload on stdin.
 PIPELINED_MODULE = re.compile(r"^/bin/sh -c '(/[A-Za-z0-9_./-]*python[0-9.]*) && sleep 0'$")
-# The AnsiballZ payload's zip (base64), for the server to import ansible.module_utils from.
-PAYLOAD_ZIP = re.compile(rb"zip_data=(['\"])([A-Za-z0-9+/=]+)\1")
 SERVER_DIR = "/run/dualstack-lab-modsrv"
-
-
-class ServerUnavailable(Exception):
-    """The module server could not be reached or started; the caller falls back to nsenter."""
-
-
-_FINGERPRINTS = {}
-
-
-def _fingerprint(interpreter):
-    """Names the server: this controller's ansible-core (version, basic.py, the AnsiballZ loader),
-    the server's own code and the interpreter. A controller with other module_utils gets its own."""
-    if interpreter in _FINGERPRINTS:
-        return _FINGERPRINTS[interpreter]
-    digest = hashlib.sha256()
-    digest.update(release.__version__.encode() + b"\0" + interpreter.encode() + b"\0")
-    loader = os.path.join(os.path.dirname(basic.__file__), "_internal", "_ansiballz", "_loader.py")
-    for path in (basic.__file__, loader, module_server.__file__):
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
-    _FINGERPRINTS[interpreter] = digest.hexdigest()[:16]
-    return _FINGERPRINTS[interpreter]
 
 
 def _start_time(pid):
@@ -232,18 +213,12 @@ class Connection(ConnectionBase):
     # The module server (plugins/plugin_utils/module_server.py).
 
     def _server_paths(self, interpreter):
-        name = _fingerprint(interpreter)
+        name = client.fingerprint(interpreter, self._preload())
         root = "/proc/%d/root" % self._pid()
         return root, SERVER_DIR + "/" + name
 
-    def _connect_server(self, sock_path):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(sock_path)
-        except OSError:
-            sock.close()
-            return None
-        return sock
+    def _preload(self):
+        return list(self.get_option("module_server_preload") or [])
 
     def _start_server(self, root, base, interpreter, in_data):
         """Copy the server into the container and start it there; the first payload's zip is what it
@@ -255,13 +230,13 @@ class Connection(ConnectionBase):
                 source = handle.read()
             with open(root + base + ".py", "wb") as handle:
                 handle.write(source)
-            found = PAYLOAD_ZIP.search(in_data)
-            if found:
+            zip_data = client.payload_zip(in_data)
+            if zip_data:
                 with open(root + base + ".zip", "wb") as handle:
-                    handle.write(base64.b64decode(found.group(2)))
-                args.append(base + ".zip")
+                    handle.write(zip_data)
         except (OSError, ValueError) as exc:
             raise ServerUnavailable("cannot copy it into the container: %s" % exc) from exc
+        args += [base + ".zip" if zip_data else ""] + self._preload()
         argv = self._nsenter_argv(args)
         display.vvv("START module server %s" % " ".join(shlex.quote(a) for a in argv), host=self._container())
         try:
@@ -274,17 +249,8 @@ class Connection(ConnectionBase):
     def _run_in_server(self, interpreter, in_data):
         root, base = self._server_paths(interpreter)
         sock_path = root + base + ".sock"
-        sock = self._connect_server(sock_path)
-        if sock is None:
-            lock_path = self._cache_file() + ".server.lock"
-            with open(lock_path, "a", encoding="utf-8") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                sock = self._connect_server(sock_path)
-                if sock is None:
-                    self._start_server(root, base, interpreter, in_data)
-                    sock = self._connect_server(sock_path)
-            if sock is None:
-                raise ServerUnavailable("no server listens on %s" % sock_path)
+        sock = client.connect_or_start(sock_path, self._cache_file() + ".server.lock",
+                                       lambda: self._start_server(root, base, interpreter, in_data))
         display.vvv("MODULE SERVER %s (%d bytes)" % (base, len(in_data)), host=self._container())
         try:
             return module_server.request(sock, in_data, dict(item.split("=", 1) for item in CLEAN_ENV))

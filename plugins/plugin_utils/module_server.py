@@ -29,6 +29,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 import types
 import zipimport
@@ -73,26 +74,31 @@ class PayloadFinder:
         return None
 
 
-def preload(preload_zip):
-    """Import the standard library list, then ansible.module_utils from the first payload's zip."""
-    for name in PRELOAD_STDLIB:
+def _import_all(names):
+    for name in names:
         try:
             __import__(name)
         except Exception:  # pylint: disable=broad-except
             pass
-    if not preload_zip or not os.path.isfile(preload_zip):
-        return
-    PayloadFinder.preload_zip = preload_zip
-    sys.path.insert(0, preload_zip)
-    try:
-        for name in PRELOAD_ANSIBLE:
-            __import__(name)
-    except Exception:  # pylint: disable=broad-except
-        # A half-imported ansible would be worse than none: every run imports it from its own zip.
-        for name in [n for n in sys.modules if n == "ansible" or n.startswith("ansible.")]:
-            del sys.modules[name]
-    finally:
-        sys.path.remove(preload_zip)
+
+
+def preload(preload_zip, extra=()):
+    """Import the standard library list, then ansible.module_utils from the first payload's zip, then
+    the ``extra`` modules (from the server's own sys.path; one that fails to import is left out)."""
+    _import_all(PRELOAD_STDLIB)
+    if preload_zip and os.path.isfile(preload_zip):
+        PayloadFinder.preload_zip = preload_zip
+        sys.path.insert(0, preload_zip)
+        try:
+            for name in PRELOAD_ANSIBLE:
+                __import__(name)
+        except Exception:  # pylint: disable=broad-except
+            # A half-imported ansible would be worse than none: every run imports it from its own zip.
+            for name in [n for n in sys.modules if n == "ansible" or n.startswith("ansible.")]:
+                del sys.modules[name]
+        finally:
+            sys.path.remove(preload_zip)
+    _import_all(extra)
 
 
 def _read_exact(conn, size):
@@ -236,12 +242,14 @@ def serve(listener, path):
 
 
 def main(argv):
-    """``module_server.py SOCKET [PRELOAD_ZIP]``: prints ``ready PID`` once it listens, then detaches."""
+    """``module_server.py SOCKET [PRELOAD_ZIP [MODULE ...]]``: prints ``ready PID`` once it listens,
+    then detaches. The MODULEs are imported after ansible.module_utils (``dualstack.k8s.local_server``
+    preloads openstack for the Neutron modules)."""
     sock_path = argv[1]
     preload_zip = argv[2] if len(argv) > 2 else ""
     # What a fresh `python3` reading its script from standard input has on sys.path.
     path = [""] + sys.path[1:]
-    preload(preload_zip)
+    preload(preload_zip, argv[3:])
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         os.unlink(sock_path)
@@ -253,6 +261,8 @@ def main(argv):
     listener.listen(64)
     pid = os.fork()
     if pid:
+        with open(sock_path + ".pid", "w", encoding="ascii") as handle:
+            handle.write("%d\n" % pid)
         sys.stdout.write("ready %d\n" % pid)
         sys.stdout.flush()
         os._exit(0)
@@ -265,10 +275,49 @@ def main(argv):
     try:
         serve(listener, path)
     finally:
+        for name in (sock_path, sock_path + ".pid"):
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+
+
+def local_dir():
+    """Where ``dualstack.k8s.local_server`` keeps this user's servers on the controller (mode 0700)."""
+    return os.path.join(tempfile.gettempdir(), "dualstack-modsrv-%d" % os.geteuid())
+
+
+def stop_servers(directory):
+    """Stop every module server with a pid file in ``directory`` (``lab down`` stops the controller's).
+    Modules already running finish; the next one starts a new server. Returns how many were stopped."""
+    stopped = 0
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        if not name.endswith(".sock.pid"):
+            continue
+        base = os.path.join(directory, name[:-len(".sock.pid")])
         try:
-            os.unlink(sock_path)
-        except OSError:
-            pass
+            with open(base + ".sock.pid", encoding="ascii") as handle:
+                pid = int(handle.read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                ours = b"module_server.py" in handle.read()
+        except (OSError, ValueError):
+            ours = False
+        if ours:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped += 1
+            except ProcessLookupError:
+                pass
+        for path in (base + ".sock", base + ".sock.pid", base + ".zip", base + ".lock"):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return stopped
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.dualstack.k8s.plugins.connection.podman_exec import PAYLOAD_ZIP
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.module_server_client import PAYLOAD_ZIP
 from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server
 
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "DSK_TEST": "from-request"}

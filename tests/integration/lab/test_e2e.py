@@ -232,4 +232,9 @@ def test_lab_down_leaves_nothing_behind(plan):
     assert not os.path.exists(os.path.join(STATE, "neutron"))
     ps = subprocess.run(["pgrep", "-f", os.path.join(STATE, "neutron")], capture_output=True, text=True, check=False)
     assert ps.stdout.strip() == ""
+    # nor the controller's module server (localhost's dualstack.k8s.local_server, started by the site runs)
+    servers = "/tmp/dualstack-modsrv-%d/" % os.geteuid()
+    ps = subprocess.run(["pgrep", "-f", "module_server.py " + servers], capture_output=True, text=True, check=False)
+    assert ps.stdout.strip() == ""
+    assert not [n for n in (os.listdir(servers) if os.path.isdir(servers) else []) if n.endswith(".pid")]
     assert shutil.which("podman")

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.k8s contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: warmup
+type: aggregate
+short_description: Keep module payloads from one run to the next; import shared plugins before workers fork
+version_added: 0.1.0
+description:
+  - Changes no result and prints nothing below C(-vvv). It saves the controller two kinds of
+    repeated work.
+  - B(Module payloads.) ansible-core builds the AnsiballZ payload of every module a run uses once
+    per run. A payload is the module and every module_utils file it imports, found by parsing them.
+    The payloads are thrown away when the run ends. This callback keeps them in a private directory
+    and hands them back to the next run before its first play. A run that uses the same modules does
+    not build them again, and its workers do not wait on each other's builds.
+  - A kept payload is used only when every file in it still has the same bytes as its source on the
+    controller (in the ansible package, or in the collection it belongs to). Any change drops the
+    payload, and ansible-core builds it afresh. The store is keyed by the ansible-core version, the
+    Python version and the code that builds payloads. Modules from a role's C(library/) are never
+    kept. See C(plugins/plugin_utils/payload_cache.py).
+  - B(Plugins every worker imports.) Workers are forked from the controller process for every task
+    and host. A plugin the controller has not imported is imported again in each of them. Before
+    each play this callback imports, in the controller, the connection plugin of each host of the
+    play and the Jinja filters and tests listed in O(preload_jinja). To find one filter or test of a
+    collection, ansible-core loads every filter or test file of that collection.
+  - The repository's C(ansible.cfg) enables it.
+author:
+  - dualstack.k8s contributors (@dualstack-k8s)
+requirements:
+  - enabled in C(callbacks_enabled) (C(ANSIBLE_CALLBACKS_ENABLED))
+options:
+  cache_dir:
+    description:
+      - Where payloads are kept. The directory must be owned by the user and writable by nobody
+        else, or it is not used (with a warning). It is created with mode 0700.
+      - C(off) turns the payload cache off.
+      - Stores of other ansible-core builds are removed after 30 days unused.
+    type: str
+    default: ~/.cache/dualstack.k8s/ansiballz
+    env:
+      - name: DUALSTACK_PAYLOAD_CACHE
+    ini:
+      - section: callback_warmup
+        key: cache_dir
+  preload_jinja:
+    description:
+      - Filters and tests (fully qualified) to import before each play. One name per collection is
+        enough.
+      - The default covers ansible-core's own and C(ansible.utils), which the roles' address checks
+        use.
+    type: list
+    elements: str
+    default: [ansible.builtin.to_json, ansible.builtin.ipwrap, ansible.builtin.match, ansible.utils.ipaddr,
+              ansible.utils.ipv4_address]
+    ini:
+      - section: callback_warmup
+        key: preload_jinja
+notes:
+  - C(-vvv) shows how many payloads were reused, dropped and stored.
+"""
+
+from ansible.inventory.helpers import get_group_vars
+from ansible.plugins.callback import CallbackBase
+from ansible.plugins.loader import connection_loader, filter_loader, test_loader
+
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import payload_cache
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "dualstack.k8s.warmup"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cache = None
+        self._started = False
+        self._preloaded = set()
+
+    # payloads: restored before the first play, stored before every later play and at the end
+
+    def _payloads(self):
+        if not self._started:
+            self._started = True
+            root = payload_cache.store_root(self.get_option("cache_dir"))
+            if root is not None:
+                cache = payload_cache.PayloadCache(root, log=self._display.vvv)
+                try:
+                    stats = cache.restore()
+                except (OSError, payload_cache.CacheUnusable) as exc:
+                    self._display.warning("dualstack.k8s.warmup: payload cache not used: %s" % exc)
+                else:
+                    self._cache = cache
+                    self._display.vvv("payload cache %s: %d reused, %d dropped"
+                                      % (cache.key_dir, stats["restored"], stats["dropped"]))
+        elif self._cache is not None:
+            try:
+                stats = self._cache.store()
+            except (OSError, ValueError, payload_cache.CacheUnusable) as exc:
+                self._display.warning("dualstack.k8s.warmup: payloads not stored: %s" % exc)
+                self._cache = None
+            else:
+                self._display.vvv("payload cache: %d stored in this run, %d not storable"
+                                  % (stats["stored"], stats["not_stored"]))
+
+    def v2_playbook_on_play_start(self, play):
+        self._payloads()
+        self._preload(play)
+
+    def v2_playbook_on_stats(self, stats):
+        self._payloads()
+
+    # plugins: imported here once, so that every forked worker finds them imported
+
+    def _preload(self, play):
+        wanted = [("jinja", name) for name in self.get_option("preload_jinja") or []]
+        inventory = getattr(getattr(play, "_variable_manager", None), "_inventory", None)
+        hosts = inventory.get_hosts(play.hosts) if inventory is not None else []
+        for host in hosts:
+            connection = host.vars.get("ansible_connection")
+            if connection is None:
+                connection = get_group_vars(host.get_groups()).get("ansible_connection")
+            if isinstance(connection, str) and "{" not in connection:
+                wanted.append(("connection", connection))
+        for kind, name in wanted:
+            if (kind, name) in self._preloaded:
+                continue
+            self._preloaded.add((kind, name))
+            try:
+                if kind == "jinja":
+                    filter_loader.get(name) or test_loader.get(name)
+                else:
+                    connection_loader.get(name, class_only=True)
+            except Exception as exc:  # pylint: disable=broad-except
+                # only a head start: a worker loads it (and reports any error) as it always does
+                self._display.vvv("dualstack.k8s.warmup: %s not preloaded: %s" % (name, exc))
