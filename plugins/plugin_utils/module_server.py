@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A module server for the lab's ``dualstack.k8s.podman_exec`` connection.
+"""A module server for the connections ``dualstack.k8s.podman_exec`` (the lab's containers) and
+``dualstack.k8s.local_server`` (localhost, on the controller).
 
-The connection copies this file into a lab container and starts it there (inside the container's
-namespaces) the first time a pipelined module runs on that container. It listens on a unix socket
-in the container's /run. For each module run it receives the AnsiballZ payload that a fresh
+``podman_exec`` copies this file into a lab container and starts it there (inside the container's
+namespaces) the first time a pipelined module runs on that container; it listens on a unix socket
+in the container's /run. ``local_server`` starts it on the controller with the playbook's Python,
+its socket in ``local_dir()`` (0700); ``lab down`` stops it (``stop_servers``). For each module run it receives the AnsiballZ payload that a fresh
 ``python3`` would read from its standard input, and runs it in a forked child, with standard input
 from /dev/null, standard output and error captured, the given environment and ``sys.argv == ['']``,
 exactly as ``/bin/sh -c '/usr/bin/python3 && sleep 0'`` would. It answers with the exit code and
@@ -16,9 +18,11 @@ standard library modules that modules use and ``ansible.module_utils.basic`` (fr
 payload's own zip) once, and every run is a fork of that state. The socket name carries a
 fingerprint of the controller's ansible-core and of this file, so a different controller gets a
 server of its own. Anything ``ansible.*`` the server did not import is found in the zip of the
-payload being run.
+payload being run. Modules named after the zip on the command line are imported too (python3-apt in
+the containers, openstacksdk on the controller). A preloaded module is the version installed when the
+server started; a server lives until 30 idle minutes have passed (or ``lab down``).
 
-Only standard library; runs on the container's Python 3. Used by the embedded lab only.
+Only standard library; runs on the container's Python 3.
 """
 from __future__ import annotations
 
