@@ -120,7 +120,10 @@ class CallbackModule(CallbackBase):
     def _preload(self, play):
         wanted = [("jinja", name) for name in self.get_option("preload_jinja") or []]
         inventory = getattr(getattr(play, "_variable_manager", None), "_inventory", None)
-        hosts = inventory.get_hosts(play.hosts) if inventory is not None else []
+        try:
+            hosts = inventory.get_hosts(play.hosts) if inventory is not None else []
+        except Exception:  # pylint: disable=broad-except
+            hosts = []  # e.g. a play that matched no host is announced with its pattern not templated
         for host in hosts:
             connection = host.vars.get("ansible_connection")
             if connection is None:

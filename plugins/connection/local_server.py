@@ -124,7 +124,7 @@ class Connection(LocalConnection):
         env = dict(os.environ)
         env.update(task_env)
         try:
-            # _ensure_connected has set the working directory a local command would run in
+            # the directory a local command would run in: self.cwd if set, else the worker's
             return module_server.request(sock, in_data, env, cwd=self.cwd or os.getcwd())
         except (OSError, ValueError) as exc:
             raise AnsibleConnectionFailure("module server: %s" % exc) from exc
