@@ -35,8 +35,8 @@ requirements:
 options:
   cache_dir:
     description:
-      - Where payloads are kept. The directory must be owned by the user and writable by nobody
-        else, or it is not used (with a warning). It is created with mode 0700.
+      - Where payloads are kept. It is created with mode 0700; a directory that is not owned by the
+        user or that group or others can access is not used (with a warning).
       - C(off) turns the payload cache off.
       - Stores of other ansible-core builds are removed after 30 days unused.
     type: str
@@ -84,36 +84,42 @@ class CallbackModule(CallbackBase):
 
     # payloads: restored before the first play, stored before every later play and at the end
 
-    def _payloads(self):
-        if not self._started:
-            self._started = True
-            root = payload_cache.store_root(self.get_option("cache_dir"))
-            if root is not None:
-                cache = payload_cache.PayloadCache(root, log=self._display.vvv)
-                try:
-                    stats = cache.restore()
-                except (OSError, payload_cache.CacheUnusable) as exc:
-                    self._display.warning("dualstack.k8s.warmup: payload cache not used: %s" % exc)
-                else:
-                    self._cache = cache
-                    self._display.vvv("payload cache %s: %d reused, %d dropped"
-                                      % (cache.key_dir, stats["restored"], stats["dropped"]))
-        elif self._cache is not None:
-            try:
-                stats = self._cache.store()
-            except (OSError, ValueError, payload_cache.CacheUnusable) as exc:
-                self._display.warning("dualstack.k8s.warmup: payloads not stored: %s" % exc)
-                self._cache = None
-            else:
-                self._display.vvv("payload cache: %d stored in this run, %d not storable"
-                                  % (stats["stored"], stats["not_stored"]))
+    def _restore(self):
+        self._started = True
+        root = payload_cache.store_root(self.get_option("cache_dir"))
+        if root is None:
+            return
+        cache = payload_cache.PayloadCache(root, log=self._display.vvv)
+        try:
+            stats = cache.restore()
+        except OSError as exc:
+            self._display.warning("dualstack.k8s.warmup: payload cache not used: %s" % exc)
+            return
+        self._cache = cache
+        self._display.vvv("payload cache %s: %d reused, %d dropped"
+                          % (cache.key_dir, stats["restored"], stats["dropped"]))
+
+    def _store(self):
+        if self._cache is None:
+            return
+        try:
+            stats = self._cache.store()
+        except (OSError, ValueError) as exc:
+            self._display.warning("dualstack.k8s.warmup: payloads not stored: %s" % exc)
+            self._cache = None
+            return
+        self._display.vvv("payload cache: %d stored in this run, %d not storable"
+                          % (stats["stored"], stats["not_stored"]))
 
     def v2_playbook_on_play_start(self, play):
-        self._payloads()
+        if self._started:
+            self._store()
+        else:
+            self._restore()
         self._preload(play)
 
     def v2_playbook_on_stats(self, stats):
-        self._payloads()
+        self._store()
 
     # plugins: imported here once, so that every forked worker finds them imported
 

@@ -63,6 +63,7 @@ from ansible.plugins.connection.local import Connection as LocalConnection
 from ansible.utils.display import Display
 
 from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server, module_server_client as client
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import private_dir
 from ansible_collections.dualstack.k8s.plugins.plugin_utils.module_server_client import ServerUnavailable
 
 display = Display()
@@ -109,14 +110,10 @@ class Connection(LocalConnection):
 
     def _run_in_server(self, task_env, interpreter, in_data):
         preload = list(self.get_option("module_server_preload") or [])
-        directory = module_server.local_dir()
         try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            info = os.lstat(directory)
+            directory = private_dir.ensure(module_server.local_dir())
         except OSError as exc:
-            raise ServerUnavailable("cannot create %s: %s" % (directory, exc)) from exc
-        if info.st_uid != os.geteuid() or info.st_mode & 0o077:
-            raise ServerUnavailable("%s must be owned by uid %d with mode 0700" % (directory, os.geteuid()))
+            raise ServerUnavailable(str(exc)) from exc
         base = os.path.join(directory, client.fingerprint(interpreter, preload))
         sock = client.connect_or_start(base + ".sock", base + ".lock",
                                        lambda: self._start_server(base, interpreter, in_data, preload))

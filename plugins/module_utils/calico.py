@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors
 from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import (
     ADDRESS_BITS,
     SUFFIX,
@@ -62,8 +62,7 @@ class CalicoError(KeyedErrors, ValueError):
     """The plan's Calico part is inconsistent; ``errors`` holds (config_key, reason) pairs."""
 
     def __init__(self, errors):
-        errors = list(errors)
-        super().__init__(errors, "the plan's Calico settings are invalid, nothing was rendered:\n" + bullet_list(errors))
+        super().__init__(errors, "the plan's Calico settings are invalid, nothing was rendered:")
 
 
 def tunnel_modes(encapsulation):

@@ -22,7 +22,7 @@ import re
 import sys
 import typing as t
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors
 
 HAS_DEPS = True
 DEPS_IMPORT_ERROR = None
@@ -74,7 +74,7 @@ class ConfigError(KeyedErrors):
         count = len(errors)
         head = "%sinvalid configuration (%d error%s), nothing was changed:" % (
             "%s: " % source if source else "", count, "" if count == 1 else "s")
-        super().__init__(errors, head + "\n" + bullet_list(errors))
+        super().__init__(errors, head)
 
 
 # --------------------------------------------------------------------------------------------

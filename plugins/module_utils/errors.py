@@ -9,11 +9,11 @@ from __future__ import annotations
 
 
 class KeyedErrors(Exception):
-    """``errors`` holds (dotted config key, reason) pairs; subclasses word the message."""
+    """``errors`` holds (dotted config key, reason) pairs; the message is ``head`` and one line per pair."""
 
-    def __init__(self, errors, message):
+    def __init__(self, errors, head):
         self.errors = list(errors)
-        super().__init__(message)
+        super().__init__(head + "\n" + bullet_list(self.errors))
 
     def keys(self):
         return [key for key, dummy in self.errors]

@@ -37,7 +37,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors, bullet_list
+from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors
 from ansible_collections.dualstack.k8s.plugins.module_utils.files import FilesError, converge
 
 API_VERSION = "kubeadm.k8s.io/v1beta4"
@@ -63,8 +63,7 @@ class KubeadmError(KeyedErrors, ValueError):
     """The plan breaks a kubeadm rule; ``errors`` holds (config_key, reason) pairs."""
 
     def __init__(self, errors):
-        errors = list(errors)
-        super().__init__(errors, "the plan breaks kubeadm's rules, nothing was rendered:\n" + bullet_list(errors))
+        super().__init__(errors, "the plan breaks kubeadm's rules, nothing was rendered:")
 
 
 # ------------------------------------------------------------------------------------------

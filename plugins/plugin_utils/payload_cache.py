@@ -37,7 +37,6 @@ import json
 import os
 import pickle
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -47,6 +46,8 @@ import ansible
 from ansible import constants as C
 from ansible import release
 
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import private_dir
+
 OFF = ("", "0", "off", "false", "no")  # values of the cache_dir option that turn the cache off
 RUN_CACHE = "ansiballz_cache"
 MANIFEST = ".json"
@@ -54,10 +55,6 @@ MAX_AGE_DAYS = 30
 # The code that builds a payload: a change in it is a change of key.
 BUILDER_FILES = ("executor/module_common.py", "_internal/_ansiballz/_builder.py",
                  "_internal/_ansiballz/_wrapper.py")
-
-
-class CacheUnusable(Exception):
-    """The store directory cannot be trusted or created."""
 
 
 def store_root(value):
@@ -83,15 +80,6 @@ def builder_key():
             with open(path, "rb") as handle:
                 digest.update(handle.read())
     return digest.hexdigest()[:20]
-
-
-def private_dir(path):
-    """Create `path` (0700) or check that only this user can write to it."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise CacheUnusable("%s must be a directory owned by uid %d and writable by it only" % (path, os.getuid()))
-    return path
 
 
 class Sources:
@@ -192,8 +180,9 @@ class PayloadCache:
 
     def _key_dir(self):
         if self.key_dir is None:
-            private_dir(self.root)
-            self.key_dir = private_dir(os.path.join(self.root, builder_key()))
+            # raises PermissionError (an OSError) for a directory others could write to
+            private_dir.ensure(self.root)
+            self.key_dir = private_dir.ensure(os.path.join(self.root, builder_key()))
         return self.key_dir
 
     def restore(self):

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from ansible_collections.dualstack.k8s.plugins.connection.local_server import pipelined_module
-from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server, private_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -165,3 +165,16 @@ def test_no_server_is_left_running(runner):
             pytest.fail("the module server %d is still running" % pid)
         time.sleep(0.1)
     assert os.listdir(runner.servers) == []
+
+
+def test_private_dirs_refuse_other_access_and_symlinks(tmp_path):
+    """The payload store and the server sockets live only in a 0700 directory of this user."""
+    made = private_dir.ensure(str(tmp_path / "new"))
+    assert os.stat(made).st_mode & 0o777 == 0o700
+    (tmp_path / "open").mkdir(mode=0o755)
+    os.chmod(tmp_path / "open", 0o755)
+    with pytest.raises(PermissionError, match="mode 0700"):
+        private_dir.ensure(str(tmp_path / "open"))
+    os.symlink(made, tmp_path / "link")
+    with pytest.raises(PermissionError):
+        private_dir.ensure(str(tmp_path / "link"))
