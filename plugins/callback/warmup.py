@@ -46,6 +46,17 @@ options:
     ini:
       - section: callback_warmup
         key: cache_dir
+  jinja_cache_dir:
+    description:
+      - Where compiled Jinja templates are kept. The same rules as O(cache_dir) apply.
+      - C(off) turns the Jinja cache off.
+    type: str
+    default: ~/.cache/dualstack.k8s/jinja
+    env:
+      - name: DUALSTACK_JINJA_CACHE
+    ini:
+      - section: callback_warmup
+        key: jinja_cache_dir
   preload_jinja:
     description:
       - Filters and tests (fully qualified) to import before each play. One name per collection is
@@ -67,7 +78,7 @@ from ansible.inventory.helpers import get_group_vars
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import connection_loader, filter_loader, test_loader
 
-from ansible_collections.dualstack.k8s.plugins.plugin_utils import payload_cache
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import payload_cache, template_cache
 
 
 class CallbackModule(CallbackBase):
@@ -111,6 +122,18 @@ class CallbackModule(CallbackBase):
         self._display.vvv("payload cache: %d stored in this run, %d not storable"
                           % (stats["stored"], stats["not_stored"]))
 
+    def v2_playbook_on_start(self, playbook):
+        root = payload_cache.store_root(self.get_option("jinja_cache_dir"))
+        if root is None:
+            return
+        try:
+            cache = template_cache.install(root, log=self._display.vvv)
+        except OSError as exc:
+            self._display.warning("dualstack.k8s.warmup: Jinja cache not used: %s" % exc)
+            return
+        if cache is None:
+            self._display.vvv("dualstack.k8s.warmup: Jinja cache not used with this ansible-core")
+
     def v2_playbook_on_play_start(self, play):
         if self._started:
             self._store()
@@ -120,6 +143,13 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         self._store()
+        cache = template_cache.current()
+        if cache is not None:
+            self._display.vvv("Jinja cache %s: this process: %s" % (cache.key_dir, cache.stats))
+            try:
+                cache.prune()
+            except OSError as exc:
+                self._display.vvv("dualstack.k8s.warmup: Jinja cache not pruned: %s" % exc)
 
     # plugins: imported here once, so that every forked worker finds them imported
 

@@ -21,8 +21,9 @@ description:
     file in the same directory with the final mode and owner, checked with O(files[].validate)
     when given, and renamed over the old file. When validation fails, that file and the entries
     after it stay as they were; the error names the file, the command and its output.
-  - Contents are given as strings, for example from C(lookup('ansible.builtin.template', ...)) or
-    C(lookup('ansible.builtin.file', ..., rstrip=false)), and compared byte for byte.
+  - Contents are given as strings, for example from C(lookup('ansible.builtin.file', ..., rstrip=false)),
+    or as template files (O(files[].template)) that the action plugin renders on the controller.
+    They are compared byte for byte.
   - O(files[].triggers) labels entries, and RV(triggered) lists the labels of the entries that
     changed, so handlers can tell which part of a role changed (reload one service, restart another).
   - Runs on the managed node with the Python standard library only.
@@ -54,6 +55,21 @@ options:
         description:
           - The content of a file that holds a secret (a private key, a configuration with one).
           - Never shown in the diff or logged; the result masks it.
+        type: str
+      template:
+        description:
+          - A Jinja template file, rendered on the controller into O(files[].content) by the module's
+            action plugin before the module runs.
+          - Found and rendered as C(lookup('ansible.builtin.template', ...)) does (the role's or
+            play's C(templates/), the task's variables, C(ansible_managed)), but every template of
+            the task shares one copy of the variables instead of a deep copy each.
+          - Mutually exclusive with O(files[].content), O(files[].secret_content) and
+            O(files[].secret_template).
+        type: str
+      secret_template:
+        description:
+          - Like O(files[].template), rendered into O(files[].secret_content) (never shown in a diff
+            or logged).
         type: str
       mode:
         description: Octal mode such as V('0644'); required unless O(files[].state=absent).
@@ -116,12 +132,12 @@ EXAMPLES = r"""
         content: "{{ lookup('ansible.builtin.file', 'check.py', rstrip=false) }}"
         mode: "0755"
       - path: /etc/example/example.conf
-        secret_content: "{{ lookup('ansible.builtin.template', 'example.conf.j2') }}"
+        secret_template: example.conf.j2
         mode: "0600"
         validate: /usr/local/libexec/example/check %s
         triggers: [reload]
       - path: /etc/systemd/system/example.service
-        content: "{{ lookup('ansible.builtin.template', 'example.service.j2') }}"
+        template: example.service.j2
         mode: "0644"
         triggers: [daemon-reload, restart]
       - path: /etc/example/obsolete.conf
@@ -165,6 +181,8 @@ ARGUMENT_SPEC = dict(
         state=dict(type="str", choices=["file", "directory", "absent"], default="file"),
         content=dict(type="str"),
         secret_content=dict(type="str", no_log=True),
+        template=dict(type="str"),
+        secret_template=dict(type="str", no_log=False),  # a file name; its rendering is secret_content
         mode=dict(type="raw"),
         owner=dict(type="str"),
         group=dict(type="str"),
@@ -180,6 +198,10 @@ ARGUMENT_SPEC = dict(
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
+    for entry in p["files"]:
+        if entry["template"] is not None or entry["secret_template"] is not None:
+            module.fail_json(msg="%s: template and secret_template are rendered by the action plugin "
+                             "dualstack.k8s.managed_files; run the module through it" % entry["path"])
     entries = [dict(entry, owner=entry["owner"] or p["owner"], group=entry["group"] or p["group"])
                for entry in p["files"] if entry["enabled"]]
     try:
