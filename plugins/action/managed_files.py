@@ -44,6 +44,8 @@ class ActionModule(ActionBase):
                 return dict(result, failed=True, msg=to_native(exc))
         result.update(self._execute_module(module_name="dualstack.k8s.managed_files", module_args=args,
                                            task_vars=task_vars))
+        # as ansible.builtin.normal: the remote temporary directory of a non-pipelined run
+        self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
     def _render_entries(self, files, task_vars):

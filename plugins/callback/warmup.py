@@ -7,10 +7,10 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: warmup
 type: aggregate
-short_description: Keep module payloads from one run to the next; import shared plugins before workers fork
+short_description: Keep module payloads and compiled templates between runs; import shared plugins before workers fork
 version_added: 0.1.0
 description:
-  - Changes no result and prints nothing below C(-vvv). It saves the controller two kinds of
+  - Changes no result and prints nothing below C(-vvv). It saves the controller three kinds of
     repeated work.
   - B(Module payloads.) ansible-core builds the AnsiballZ payload of every module a run uses once
     per run. A payload is the module and every module_utils file it imports, found by parsing them.
@@ -22,6 +22,12 @@ description:
     payload, and ansible-core builds it afresh. The store is keyed by the ansible-core version, the
     Python version and the code that builds payloads. Modules from a role's C(library/) are never
     kept. See C(plugins/plugin_utils/payload_cache.py).
+  - B(Compiled Jinja.) ansible-core compiles every template and conditional again in every forked
+    worker (lex, parse, generate Python, compile). This callback wraps the templating environment's
+    compile with a cache in memory and in a private directory, keyed by the source and everything
+    of the environment that code generation reads, and by the Jinja, ansible-core and Python build.
+    Before an entry is used, the calling convention of every filter and test it uses is checked
+    against the run's. See C(plugins/plugin_utils/template_cache.py).
   - B(Plugins every worker imports.) Workers are forked from the controller process for every task
     and host. A plugin the controller has not imported is imported again in each of them. Before
     each play this callback imports, in the controller, the connection plugin of each host of the
@@ -71,7 +77,8 @@ options:
       - section: callback_warmup
         key: preload_jinja
 notes:
-  - C(-vvv) shows how many payloads were reused, dropped and stored.
+  - C(-vvv) shows how many payloads were reused, dropped and stored, and the Jinja cache's counts of
+    the controller process (workers keep their own counts).
 """
 
 from ansible.inventory.helpers import get_group_vars
