@@ -36,10 +36,8 @@ import io
 import json
 import os
 import pickle
-import shutil
 import sys
 import tempfile
-import time
 import zipfile
 
 import ansible
@@ -244,9 +242,4 @@ class PayloadCache:
 
     def _prune_old_keys(self):
         """Remove the stores of other ansible-core builds not used for MAX_AGE_DAYS."""
-        limit = time.time() - MAX_AGE_DAYS * 86400
-        for entry in os.listdir(self.root):
-            path = os.path.join(self.root, entry)
-            if path != self.key_dir and os.path.isdir(path) and not os.path.islink(path) \
-                    and os.stat(path).st_mtime < limit:
-                shutil.rmtree(path, ignore_errors=True)
+        private_dir.prune_others(self.root, self.key_dir, MAX_AGE_DAYS)

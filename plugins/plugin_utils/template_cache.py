@@ -44,10 +44,10 @@ import importlib.util
 import json
 import marshal
 import os
-import shutil
 import sys
 import tempfile
-import time
+
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import private_dir
 
 MAGIC = b"dualstack.k8s jinja 1\n"
 MAX_AGE_DAYS = 30
@@ -155,8 +155,6 @@ class TemplateCache:
     """Code objects of compiled templates, in memory and in a private directory."""
 
     def __init__(self, root, log=None):
-        from ansible_collections.dualstack.k8s.plugins.plugin_utils import private_dir
-
         self.root = root
         private_dir.ensure(root)
         self.key_dir = private_dir.ensure(os.path.join(root, build_key()))
@@ -225,12 +223,7 @@ class TemplateCache:
                 except OSError:
                     pass
         os.utime(self.key_dir)
-        limit = time.time() - MAX_AGE_DAYS * 86400
-        for name in os.listdir(self.root):
-            path = os.path.join(self.root, name)
-            if path != self.key_dir and os.path.isdir(path) and not os.path.islink(path) \
-                    and os.stat(path).st_mtime < limit:
-                shutil.rmtree(path, ignore_errors=True)
+        private_dir.prune_others(self.root, self.key_dir, MAX_AGE_DAYS)
 
 
 def _compile_key(env, kind, text, name=None, filename=None, defer_init=False):
