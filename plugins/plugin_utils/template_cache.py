@@ -46,6 +46,7 @@ import marshal
 import os
 import sys
 import tempfile
+import types
 
 from ansible_collections.dualstack.k8s.plugins.plugin_utils import private_dir
 
@@ -192,9 +193,13 @@ class TemplateCache:
             return None
         head, sep, body = data[len(MAGIC):].partition(b"\n")
         try:
-            return json.loads(head), marshal.loads(body) if sep else None
+            deps, code = json.loads(head), marshal.loads(body)
         except (ValueError, EOFError, TypeError):
             return None
+        # a damaged entry is a miss (and is written again), never something else to run
+        if not sep or not isinstance(deps, dict) or not isinstance(code, types.CodeType):
+            return None
+        return deps, code
 
     def _remember(self, key, entry):
         if len(self.memory) >= MEMORY_ENTRIES:
@@ -205,6 +210,7 @@ class TemplateCache:
         self.stats["compiled"] += 1
         self._remember(key, (deps, code))
         data = MAGIC + json.dumps(deps, sort_keys=True).encode() + b"\n" + marshal.dumps(code)
+        temp = None
         try:
             handle, temp = tempfile.mkstemp(dir=self.key_dir, prefix=".part-")
             with os.fdopen(handle, "wb") as out:
@@ -212,6 +218,8 @@ class TemplateCache:
             os.replace(temp, self._path(key))
         except OSError as exc:
             self.log("jinja cache: not stored: %s" % exc)
+            if temp is not None and os.path.exists(temp):
+                os.unlink(temp)
 
     def prune(self):
         """Empty a store that grew past MAX_ENTRIES; remove other builds' stores unused for MAX_AGE_DAYS."""

@@ -185,3 +185,19 @@ def test_what_a_compile_depends_on():
     assert template_cache.environment_signature(overlay, True, False) != base
     env.autoescape = lambda name: True  # decided per template name: not cacheable
     assert template_cache.environment_signature(env, True, False) is None
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path):
+    cache = template_cache.TemplateCache(str(tmp_path / "store"))
+    code = compile("result = 1", "<template>", "exec")
+    cache.put("k", {"filter:upper": "pass_arg:None"}, code)
+    fresh = template_cache.TemplateCache(str(tmp_path / "store"))  # another process: disk only
+    assert fresh._read("k") == ({"filter:upper": "pass_arg:None"}, code)
+    path = fresh._path("k")
+    for damaged in (b"something else", template_cache.MAGIC + b"{}", template_cache.MAGIC + b"[]\n" + b"x",
+                    template_cache.MAGIC + b"{}\n" + __import__("marshal").dumps(42)):
+        with open(path, "wb") as handle:
+            handle.write(damaged)
+        assert fresh._read("k") is None
+    assert os.stat(str(tmp_path / "store")).st_mode & 0o777 == 0o700
+    assert not [name for name in os.listdir(cache.key_dir) if name.startswith(".part-")]
