@@ -272,3 +272,11 @@ def converge(entries, check_mode=False, want_diff=False):
                                     changes=changes))
     result["triggered"] = sorted(triggered)
     return result
+
+
+def exit_with_diff(module, result, diff):
+    """Exit the module with ``result``, and ``diff`` (a list of before/after dicts, or one) only in
+    diff mode and when there is one: every module of this collection reports its diff this way."""
+    if module._diff and diff:
+        result["diff"] = diff
+    module.exit_json(**result)

@@ -108,6 +108,7 @@ from ansible_collections.dualstack.k8s.plugins.module_utils.calico import (
     apply_plan,
     render_calico_texts,
 )
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import exit_with_diff
 from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import ensure_files
 
 ARGUMENT_SPEC = dict(
@@ -134,9 +135,7 @@ def main():
     changed, files, diffs = ensure_files(module, contents, FILE_MODE, remove=stale)
     result = dict(changed=changed, dest=dest, style=style, files=files,
                   apply=[dict(path=os.path.join(dest, name), action=action) for name, action in apply_plan(style)])
-    if module._diff and diffs:
-        result["diff"] = diffs
-    module.exit_json(**result)
+    exit_with_diff(module, result, diffs)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,7 @@ errors:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import exit_with_diff
 from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import (
     PLACEHOLDER_TOKEN,
     KubeadmError,
@@ -175,9 +176,7 @@ def main():
     changed, dummy, diffs = ensure_files(module, {p["dest"]: text}, FILE_MODE)
     result = dict(changed=changed, dest=p["dest"], node_kind=kind, node_ip=node_ip_arg(plan["hosts"][host]),
                   documents=documents, placeholder_token=p["bootstrap_token"] == PLACEHOLDER_TOKEN)
-    if module._diff and diffs:
-        result["diff"] = diffs[0]
-    module.exit_json(**result)
+    exit_with_diff(module, result, diffs[0] if diffs else None)
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ applied:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dualstack.k8s.plugins.module_utils.files import FilesError, converge
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import FilesError, converge, exit_with_diff
 
 ARGUMENT_SPEC = dict(
     files=dict(type="list", elements="dict", required=True, options=dict(
@@ -209,10 +209,7 @@ def main():
     except FilesError as exc:
         module.fail_json(msg=str(exc), applied=getattr(exc, "partial", []),
                          changed=bool(getattr(exc, "partial", [])))
-    diff = result.pop("diff")
-    if module._diff and diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result, result.pop("diff"))
 
 
 if __name__ == "__main__":

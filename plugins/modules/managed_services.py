@@ -78,6 +78,7 @@ units:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import exit_with_diff
 from ansible_collections.dualstack.k8s.plugins.module_utils.services import (
     ServicesError, actions_for, after, check_entries, describe, parse_show, show_command)
 
@@ -129,9 +130,7 @@ def main():
         result["units"].append(dict(name=name, changed=bool(actions), actions=actions,
                                     active_state=before.get("ActiveState"),
                                     unit_file_state=before.get("UnitFileState")))
-    if module._diff and diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result, diff)
 
 
 if __name__ == "__main__":

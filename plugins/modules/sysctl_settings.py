@@ -85,6 +85,7 @@ before:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dualstack.k8s.plugins.module_utils.files import exit_with_diff
 from ansible_collections.dualstack.k8s.plugins.module_utils.sysctl import FilesError, SysctlError, converge_settings
 
 ARGUMENT_SPEC = dict(
@@ -103,10 +104,7 @@ def main():
                                    check_mode=module.check_mode, want_diff=module._diff)
     except (SysctlError, FilesError) as exc:
         module.fail_json(msg=str(exc))
-    diff = result.pop("diff")
-    if module._diff and diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_diff(module, result, result.pop("diff"))
 
 
 if __name__ == "__main__":

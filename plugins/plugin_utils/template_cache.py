@@ -54,6 +54,7 @@ MAGIC = b"dualstack.k8s jinja 1\n"
 MAX_AGE_DAYS = 30
 MAX_ENTRIES = 20000  # a store that grows past this is emptied (entries are cheap to make again)
 MEMORY_ENTRIES = 4096
+_SIGNATURES = {}  # environment_signature's inputs -> its string
 # Jinja and ansible-core files whose code decides what a compile produces.
 BUILD_FILES = (("jinja2", ("compiler.py", "lexer.py", "parser.py", "nodes.py", "environment.py", "ext.py",
                            "idtracking.py", "optimizer.py", "nativetypes.py", "sandbox.py", "defaults.py")),
@@ -97,16 +98,23 @@ def _qualname(obj):
 
 def environment_signature(env, escape_backslashes, allow_embedded):
     """What of ``env`` a compile depends on, as a string; None when it cannot be told (a callable
-    autoescape decides per template name)."""
-    values = []
-    for name in ENV_SETTINGS:
-        value = getattr(env, name)
-        if value is not None and not isinstance(value, (str, bool, int)):
-            return None
-        values.append(value)
+    autoescape decides per template name). Every compile asks: the string is made once per
+    combination of those inputs and process."""
+    values = tuple(getattr(env, name) for name in ENV_SETTINGS)
+    if any(value is not None and not isinstance(value, (str, bool, int)) for value in values):
+        return None
     finalize = env.finalize
+    inputs = (values, type(env), env.code_generator_class, tuple(sorted(env.extensions)), finalize,
+              escape_backslashes, allow_embedded)
+    signature = _SIGNATURES.get(inputs)
+    if signature is None:
+        signature = _SIGNATURES[inputs] = _signature(env, values, finalize, escape_backslashes, allow_embedded)
+    return signature
+
+
+def _signature(env, values, finalize, escape_backslashes, allow_embedded):
     parts = {
-        "settings": values,
+        "settings": list(values),
         "environment": _qualname(type(env)),
         "code_generator": _qualname(env.code_generator_class),
         "extensions": sorted(env.extensions),
@@ -122,10 +130,10 @@ def _pass_arg(func):
     return None if arg is None else str(arg)
 
 
-def _lookup(mapping, name):
+def _lookup(env, kind, name):
     """How code generation sees filter or test ``name``: its pass_arg, or that it is missing."""
     try:
-        func = mapping.get(name)
+        func = (env.filters if kind == "filter" else env.tests).get(name)
     except Exception as exc:  # pylint: disable=broad-except
         return "error:%s" % type(exc).__name__
     return "missing" if func is None else "pass_arg:%s" % _pass_arg(func)
@@ -140,14 +148,14 @@ def dependencies(env, ast):
         kind = "filter" if isinstance(node, nodes.Filter) else "test"
         key = "%s:%s" % (kind, node.name)
         if key not in deps:
-            deps[key] = _lookup(env.filters if kind == "filter" else env.tests, node.name)
+            deps[key] = _lookup(env, kind, node.name)
     return deps
 
 
 def _still_valid(env, deps):
     for key, seen in deps.items():
         kind, _sep, name = key.partition(":")
-        if _lookup(env.filters if kind == "filter" else env.tests, name) != seen:
+        if _lookup(env, kind, name) != seen:
             return False
     return True
 
