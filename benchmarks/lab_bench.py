@@ -36,7 +36,7 @@ def main():
     run(*(lab + ["down"]))
     up, _out = run(*(lab + ["up"]))
     sys.path.insert(0, os.path.join(REPO, ".collections"))
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import config_path
     with open(config_path(), "rb") as handle:
         cluster = tomllib.load(handle)["cluster"]["name"]
     os.environ.setdefault("OS_CLIENT_CONFIG_FILE", os.path.join(REPO, ".cache", "lab", cluster, "clouds.yaml"))

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / ".collections"))
 
 from neutron_fixture import NeutronServer  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.module_utils.neutron import plan_spec  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
 
 OURS_BIN = REPO / ".venv" / "bin"
 BASELINE_BIN = REPO / ".cache" / "baseline-venv" / "bin"

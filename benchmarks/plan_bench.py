@@ -19,7 +19,7 @@ import tracemalloc
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, ".collections"))
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
 
 CONFIG = """
 [cluster]

@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import calico as C  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.module_utils import kubeadm as K  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import parse_config  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import build_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import parse_config  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import build_plan  # noqa: E402
 
 
 def config(workers):

@@ -27,8 +27,8 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, ".collections"))
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
 
 NEUTRON_PY = os.path.join(REPO, ".cache", "neutron-venv", "bin", "python")
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -64,7 +64,7 @@ def paths():
 
 def raw_config():
     import tomllib
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import config_path
     try:
         with open(config_path(), "rb") as handle:
             return tomllib.load(handle)
@@ -326,7 +326,7 @@ def ensure_client_key():
     peers = [x for x in data.get("wireguard", {}).get("peers", []) if x.get("name") == client]
     if not client or not peers or not peers[0].get("public_key_file"):
         return
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import config_path
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import config_path
     pub = peers[0]["public_key_file"]
     if not os.path.isabs(pub):
         pub = os.path.join(os.path.dirname(os.path.abspath(config_path())), pub)

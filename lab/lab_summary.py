@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.report import plan_table
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.report import plan_table
 
 KUBEADM_PATH = "/etc/kubernetes/kubeadm-config.yaml"
 CALICO_DIR = "/etc/kubernetes/dualstack/calico"

@@ -15,7 +15,7 @@ from pydantic import BaseModel  # noqa: E402
 from pydantic_core import PydanticUndefined  # noqa: E402
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import config as config_module  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import Config, LEGACY_ANYWHERE  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import Config, LEGACY_ANYWHERE  # noqa: E402
 
 TARGET = os.path.join(REPO, "docs", "config-reference.md")
 
@@ -107,7 +107,7 @@ def walk(model, prefix, out):
 
 def render():
     out = ["# config.toml reference", "",
-           "Generated from `plugins/module_utils/config.py` by `tools/gen_config_reference.py`; do not edit.",
+           "Generated from `plugins/plugin_utils/config.py` by `tools/gen_config_reference.py`; do not edit.",
            "Unknown keys are errors (with a did-you-mean). Every address field is checked for syntax, host bits",
            "and family; the cross-field rules (overlaps, sizes, placement) are listed in `docs/validation.md`.",
            "", "## Seed-004 (yaook) names", "", "| seed-004 key | new key |", "|---|---|"]

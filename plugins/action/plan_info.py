@@ -13,8 +13,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
 try:
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError, config_path
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError, config_path
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - the inventory plugin needs the same imports
     IMPORT_ERROR = exc

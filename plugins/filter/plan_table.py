@@ -32,7 +32,7 @@ _value:
   elements: str
 """
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.report import plan_table
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.report import plan_table
 
 
 class FilterModule(object):

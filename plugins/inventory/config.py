@@ -55,8 +55,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin
 
 try:
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
     HAS_PLAN = True
     PLAN_IMPORT_ERROR = None
 except ImportError as exc:

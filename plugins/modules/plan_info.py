@@ -70,32 +70,5 @@ config:
   type: str
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError, config_path
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
-    IMPORT_ERROR = None
-except ImportError:
-    IMPORT_ERROR = traceback.format_exc()
-
-
-def main():
-    module = AnsibleModule(argument_spec=dict(config=dict(type="path")), supports_check_mode=True)
-    if IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib("pydantic>=2 and netaddr"), exception=IMPORT_ERROR)
-    path = config_path(module.params["config"])
-    try:
-        plan = load_plan(path)
-    except ConfigError as exc:
-        module.fail_json(msg=str(exc), config=path,
-                         errors=exc.as_list())
-    except ImportError as exc:
-        module.fail_json(msg=missing_required_lib("pydantic>=2 and netaddr"), exception=str(exc), config=path)
-    module.exit_json(changed=False, plan=plan, config=path)
-
-
-if __name__ == "__main__":
-    main()
+# The work is done by the action plugin of the same name, on the controller (plugins/action/plan_info.py):
+# the config model and the plan are controller-only code (plugins/plugin_utils).

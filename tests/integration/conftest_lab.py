@@ -82,7 +82,7 @@ def assert_clean(scenario: str) -> None:
 def scenario_plan_names(scenario: str) -> dict:
     """Names and addresses the failover tests need, from the scenario's plan (plan_info through ansible)."""
     sys.path.insert(0, str(REPO / ".collections"))
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: PLC0415
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: PLC0415
 
     return load_plan(str(MOLECULE_DIR / scenario / "config.toml"))
 

@@ -4,7 +4,7 @@ import copy
 import glob
 import os
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(REPO, "tests", "golden")

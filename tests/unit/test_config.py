@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import ConfigError, load_config, parse_config
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import build_plan
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError, load_config, parse_config
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import build_plan
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="

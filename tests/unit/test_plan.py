@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import load_config, parse_config
-from ansible_collections.dualstack.k8s.plugins.module_utils.plan import build_plan
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import load_config, parse_config
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import build_plan
 
 from test_config import BASE, variant  # noqa: E402  (same directory)
 

@@ -85,7 +85,7 @@ def host_files_digest(containers, paths):
 def plan():
     import sys
     sys.path.insert(0, os.path.join(REPO, ".collections"))
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
     lab("down")
     lab("up", timeout=1200)
     yield load_plan(CONFIG)

@@ -1,7 +1,7 @@
 # Copyright: dualstack.k8s contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures of the OpenStack integration tests: a real neutron-server (tests/neutron_fixture.py),
-the lab plan (config/config.toml through plugins/module_utils/plan.py) and Ansible runners."""
+the lab plan (config/config.toml through plugins/plugin_utils/plan.py) and Ansible runners."""
 from __future__ import annotations
 
 import os

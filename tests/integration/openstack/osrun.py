@@ -18,11 +18,11 @@ PLAYBOOK = REPO / "playbooks" / "openstack.yml"
 
 
 def lab_plan(config=None):
-    """The plan of config/config.toml (plugins/module_utils/plan.py)."""
+    """The plan of config/config.toml (plugins/plugin_utils/plan.py)."""
     collections = str(REPO / ".collections")
     if collections not in sys.path:
         sys.path.insert(0, collections)
-    from ansible_collections.dualstack.k8s.plugins.module_utils.plan import load_plan  # noqa: E402
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
 
     return load_plan(str(config or REPO / "config" / "config.toml"))
 

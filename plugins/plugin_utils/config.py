@@ -518,7 +518,7 @@ def parse_config(data, source=None):
         raise ConfigError(errors + _pydantic_errors(exc), source)
     cfg._source = source
     # the cross-field rules (imported late: rules.py imports this module)
-    from ansible_collections.dualstack.k8s.plugins.module_utils.rules import check_config
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.rules import check_config
     errors.extend(check_config(cfg, base_dir=os.path.dirname(os.path.abspath(source)) if source else os.getcwd()))
     if errors:
         raise ConfigError(errors, source)

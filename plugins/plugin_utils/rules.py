@@ -20,12 +20,12 @@ try:
 except ImportError:  # pragma: no cover - config.py reports the missing library
     netaddr = None
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import (
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import (
     FAMILIES,
     SUFFIX,
     per_family,
 )
-from ansible_collections.dualstack.k8s.plugins.module_utils import plan as P
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import plan as P
 
 # kubeadm: a service subnet may use at most 20 host bits
 MAX_SERVICE_HOST_BITS = 20
@@ -321,7 +321,7 @@ class _Checker(object):
                 except OSError as exc:
                     self.err(key + ".public_key_file", "cannot read %s: %s" % (peer.public_key_file, exc.strerror))
                     continue
-                from ansible_collections.dualstack.k8s.plugins.module_utils.config import _wg_key
+                from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import _wg_key
                 try:
                     _wg_key(text)
                 except ValueError as exc:

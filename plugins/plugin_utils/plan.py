@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - config.py reports the missing library
     netaddr = None
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.config import (
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import (
     FAMILIES,
     load_config,
     node_cidr,
