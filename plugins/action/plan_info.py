@@ -1,10 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action for dualstack.k8s.plan_info: the config is read on the controller, so the plan is built in
-the worker that runs the task (the inventory plugin has already imported pydantic and the model
-into ansible-playbook) instead of in a new Python that imports them again. The module file holds
-the documentation and does the same for a direct module call."""
+"""Action for dualstack.k8s.plan_info: the config model and the plan are controller-only code
+(plugins/plugin_utils), so the config is read and the plan built here, on the controller. The module
+file holds the documentation."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from ansible.plugins.action import ActionBase
 try:
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError, config_path
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import controller_inputs
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - the inventory plugin needs the same imports
     IMPORT_ERROR = exc
@@ -41,6 +41,7 @@ class ActionModule(ActionBase):
                         % to_native(IMPORT_ERROR))
         try:
             result["plan"] = load_plan(path)
+            result["role_inputs"] = controller_inputs(result["plan"])
         except ConfigError as exc:
             return dict(result, failed=True, msg=str(exc),
                         errors=exc.as_list())

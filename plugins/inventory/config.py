@@ -13,11 +13,16 @@ description:
     builds the address plan before any play runs. A config with errors fails the inventory with every
     error, each naming its dotted key; no partial inventory is produced.
   - Groups C(gateways), C(k8s_control_plane) and C(k8s_workers); the last two are children of C(k8s_nodes).
-  - Group C(all) gets C(dualstack_plan), the whole plan. Each host gets its slice of it as
-    C(dualstack_host), C(dualstack_role), C(dualstack_ipv4), C(dualstack_ipv6), C(dualstack_node_ips)
-    (primary family first) and C(dualstack_primary_ip).
-  - When the config has a C([lab]) table and O(lab_connection) is true, every host is reached as the
-    embedded lab's podman container, and the lab's WireGuard client joins group C(wireguard_clients).
+  - Each host gets the inputs of the roles it runs (gateways - sysctl, wireguard, keepalived, haproxy,
+    bird, check_dualstack; Kubernetes nodes - sysctl, kubeadm, calico, check_dualstack), computed from
+    the plan by the collection's one plan-to-role-input mapping, and its own facts C(dualstack_role),
+    C(dualstack_ipv4), C(dualstack_ipv6), C(dualstack_node_ips) (primary family first) and
+    C(dualstack_primary_ip). Each host gets its own slice, never the whole plan, so the inventory grows
+    linearly with the number of hosts.
+  - Group C(all) gets the few cluster-wide facts C(dualstack_cluster_name), C(dualstack_ip_families),
+    C(dualstack_openstack) and C(dualstack_config_file).
+  - Values are plain data (the config file is the operator's own), so
+    C(ansible-inventory --list --export) output can be imported as an AWX/AAP inventory source.
 requirements:
   - pydantic >= 2
   - netaddr
@@ -34,10 +39,6 @@ options:
     type: path
     env:
       - name: DUALSTACK_CONFIG
-  lab_connection:
-    description: Reach hosts of a config with a C([lab]) table through C(dualstack.k8s.podman_exec).
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""
@@ -57,13 +58,31 @@ from ansible.plugins.inventory import BaseInventoryPlugin
 try:
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import cluster_vars, host_inputs
     HAS_PLAN = True
     PLAN_IMPORT_ERROR = None
 except ImportError as exc:
     HAS_PLAN = False
     PLAN_IMPORT_ERROR = exc
 
+try:  # ansible-core >= 2.19: inventory strings are untrusted (and exported wrapped) unless tagged
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core 2.16 - 2.18 export plain strings as they are
+    def trust_as_template(value):
+        return value
+
 ROLE_GROUPS = ("gateways", "k8s_control_plane", "k8s_workers")
+
+
+def _plain(value):
+    """The operator's own config: its values are plain data, exported without unsafe wrappers."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return dict((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 class InventoryModule(BaseInventoryPlugin):
@@ -99,30 +118,11 @@ class InventoryModule(BaseInventoryPlugin):
             inv.add_group(group)
         inv.add_child("k8s_nodes", "k8s_control_plane")
         inv.add_child("k8s_nodes", "k8s_workers")
-        inv.set_variable("all", "dualstack_plan", plan)
-        inv.set_variable("all", "dualstack_config_file", config_file)
-        lab = plan.get("lab") if self.get_option("lab_connection") else None
+        for key, value in sorted(cluster_vars(plan).items()):
+            inv.set_variable("all", key, _plain(value))
+        inv.set_variable("all", "dualstack_config_file", _plain(config_file))
         for group in ROLE_GROUPS:
             for name in plan["groups"][group]:
-                host = plan["hosts"][name]
                 inv.add_host(name, group=group)
-                for key, value in (("dualstack_host", host), ("dualstack_role", host["role"]),
-                                   ("dualstack_ipv4", host["ipv4"]), ("dualstack_ipv6", host["ipv6"]),
-                                   ("dualstack_node_ips", host["node_ips"]),
-                                   ("dualstack_primary_ip", host["primary_ip"])):
-                    inv.set_variable(name, key, value)
-                if lab:
-                    self._lab_connection(name, lab)
-        if lab and lab.get("wireguard_client"):
-            client = lab["wireguard_client"]
-            inv.add_group("wireguard_clients")
-            inv.add_host(client, group="wireguard_clients")
-            inv.set_variable(client, "dualstack_role", "wireguard_client")
-            self._lab_connection(client, lab)
-
-    def _lab_connection(self, name, lab):
-        self.inventory.set_variable(name, "ansible_connection", "dualstack.k8s.podman_exec")
-        self.inventory.set_variable(name, "ansible_host", lab["containers"][name])
-        self.inventory.set_variable(name, "ansible_python_interpreter", "/usr/bin/python3")
-        # podman exec already runs as root in the container: no sudo round trip per task
-        self.inventory.set_variable(name, "ansible_become", False)
+                for key, value in host_inputs(plan, name).items():
+                    inv.set_variable(name, key, _plain(value))

@@ -13,9 +13,11 @@ description:
   - Loads C(config.toml) with the collection's config model, runs every validation rule and returns
     the address plan (see C(docs/plan-contract.md)). Changes nothing.
   - On an invalid config the module fails with every error, each naming its dotted config key.
-  - The config is a controller file, so the task runs on the controller whatever host it is on. Its
-    action plugin builds the plan in the worker process (which already has the model imported by the
-    inventory plugin) instead of starting a module.
+  - The config is a controller file, so the task runs on the controller whatever host it is on: its
+    action plugin reads the config and builds the plan there (the model and the plan are controller-only
+    code).
+  - Also returns the inputs of the roles that run on the controller (M(dualstack.k8s.neutron_plan) through
+    the C(openstack_network) role), from the same plan-to-role-input mapping the inventory plugin uses.
 requirements:
   - pydantic >= 2
   - netaddr
@@ -58,6 +60,11 @@ plan:
   returned: success
   type: dict
   sample: {"cluster": {"ip_families": ["ipv4", "ipv6"], "primary_family": "ipv4"}}
+role_inputs:
+  description: Inputs of the controller-side roles, by role name (C(openstack_network)); empty for a config
+    without an C([openstack]) table.
+  returned: success
+  type: dict
 errors:
   description: The validation errors, each with the dotted C(key) and the C(reason).
   returned: failure on an invalid config
