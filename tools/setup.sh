@@ -44,6 +44,8 @@ venv_sync() {  # venv_sync DIR REQUIREMENTS...
 }
 venv_sync .venv requirements/test.txt
 venv_sync .cache/neutron-venv requirements/neutron.txt
+# the oldest supported ansible-core (2.16), for tests/integration/test_collection.py
+venv_sync .cache/venv-2.16 requirements/compat-2.16.txt
 
 log "lab image"
 CONTAINERS_CONF="$repo/lab/containers.conf" .venv/bin/python lab/image.py

@@ -3,8 +3,6 @@
 import copy
 import json
 import os
-import subprocess
-import sys
 
 from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import load_config, parse_config
 from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import build_plan
@@ -118,42 +116,3 @@ def test_explicit_hosts_keep_their_addresses():
     assert plan["hosts"]["edge"]["ipv4"] == "172.30.154.200"
     assert plan["hosts"]["edge"]["ipv6"] == "fd54:154::32"  # derived from its index
     assert plan["hosts"]["w2"]["ipv4"] == "172.30.154.51"
-
-
-def _plain(value):
-    """ansible-inventory marks plugin strings as unsafe: {"__ansible_unsafe": "x"} -> "x"."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _inventory(config, *args):
-    env = dict(os.environ, DUALSTACK_CONFIG=config)
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), *args],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
-def test_inventory_lists_groups_and_host_slices():
-    res = _inventory(os.path.join(EXAMPLES, "ipv6-primary.toml"), "--list")
-    assert res.returncode == 0, res.stderr
-    inv = _plain(json.loads(res.stdout))
-    assert set(inv["k8s_nodes"]["children"]) == {"k8s_control_plane", "k8s_workers"}
-    assert inv["gateways"]["hosts"] == ["gw1", "gw2"]
-    hv = inv["_meta"]["hostvars"]["master2"]
-    assert hv["dualstack_node_ips"][0] == hv["dualstack_ipv6"]
-    assert hv["dualstack_role"] == "control_plane"
-    assert "ansible_connection" not in hv  # no [lab] table: the plugin adds no connection settings
-
-
-def test_inventory_fails_on_bad_config_with_the_key(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(open(os.path.join(EXAMPLES, "ipv4-only.toml")).read().replace(
-        'service_subnet_v4 = "10.96.0.0/12"', 'service_subnet_v4 = "10.96.0.0/8"'))
-    res = _inventory(str(bad), "--list")
-    assert res.returncode != 0
-    assert "kubernetes.service_subnet_v4" in res.stderr
-    assert '"_meta"' not in res.stdout  # no partial inventory
