@@ -9,7 +9,7 @@ all runs; every run is a fresh `ansible-playbook` process, timed wall-clock, wit
 caused counted per method by the server's middleware.
 
 - ours: `playbooks/openstack.yml` (role openstack_network, ONE neutron_plan module process) with
-  the real inventory (inventory/config.yml -> dualstack_plan), .venv (openstacksdk 4.x).
+  plan_info mapping config.toml to the role's plain inputs, .venv (openstacksdk 4.x).
 - baseline: a generated playbook building the same resources with openstack.cloud 2.5.0
   modules (network, subnet, security_group, security_group_rule, router with interfaces, port),
   run from .cache/baseline-venv (requirements/baseline.txt, openstacksdk 3.3.0).
@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / ".collections"))
 
 from neutron_fixture import NeutronServer  # noqa: E402
-from ansible_collections.dualstack.k8s.plugins.module_utils.neutron import plan_spec  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import openstack_network_inputs  # noqa: E402
 
 OURS_BIN = REPO / ".venv" / "bin"
 BASELINE_BIN = REPO / ".cache" / "baseline-venv" / "bin"
@@ -63,28 +63,29 @@ def workload_config(name, tmp):
 
 
 def baseline_playbook(plan, path):
-    """openstack.cloud 2.5.0 tasks building what neutron_plan builds for this plan."""
-    spec = plan_spec(plan)
-    cloud = plan["openstack"]["cloud"]
-    tasks = [{"name": "network", "openstack.cloud.network": {"cloud": cloud, "name": spec["network"]}}]
-    for item in spec["subnets"]:
-        args = {"cloud": cloud, "name": item["name"], "network": spec["network"], "cidr": item["cidr"],
-                "ip_version": 4 if item["family"] == "ipv4" else 6, "gateway_ip": item["gateway_ip"],
-                "is_dhcp_enabled": True}
+    """openstack.cloud 2.5.0 tasks building what neutron_plan builds from the role's inputs."""
+    inputs = openstack_network_inputs(plan)
+    cloud = inputs["openstack_network_cloud"]
+    network = inputs["openstack_network_network"]
+    tasks = [{"name": "network", "openstack.cloud.network": {"cloud": cloud, "name": network}}]
+    for item in inputs["openstack_network_subnets"]:
+        v6 = ":" in item["cidr"]
+        args = {"cloud": cloud, "name": item["name"], "network": network, "cidr": item["cidr"],
+                "ip_version": 6 if v6 else 4, "gateway_ip": item["gateway_ip"], "is_dhcp_enabled": True}
         if item["allocation_pools"]:
             args["allocation_pool_start"] = item["allocation_pools"][0]["start"]
             args["allocation_pool_end"] = item["allocation_pools"][0]["end"]
-        if item["mode"]:
-            args["ipv6_ra_mode"] = args["ipv6_address_mode"] = item["mode"]
-        tasks.append({"name": f"subnet {item['family']}", "openstack.cloud.subnet": args})
+        if v6:
+            args["ipv6_ra_mode"] = args["ipv6_address_mode"] = item["ipv6_mode"]
+        tasks.append({"name": f"subnet {item['name']}", "openstack.cloud.subnet": args})
     # port fixed_ips take subnet ids only (and a subnet task returns none in check mode)
     tasks.append({"name": "subnet ids", "openstack.cloud.subnets_info": {"cloud": cloud},
                   "register": "all_subnets"})
-    for group in spec["security_groups"]:
+    for group in inputs["openstack_network_security_groups"]:
         tasks.append({"name": f"security group {group['name']}",
                       "openstack.cloud.security_group": {"cloud": cloud, "name": group["name"],
                                                          "description": group["description"]}})
-    for group in spec["security_groups"]:
+    for group in inputs["openstack_network_security_groups"]:
         for rule in group["rules"]:
             args = {"cloud": cloud, "security_group": group["name"], "direction": rule["direction"],
                     "ether_type": rule["ethertype"]}
@@ -95,20 +96,20 @@ def baseline_playbook(plan, path):
                 args["protocol"] = "any"
             tasks.append({"name": f"rule {group['name']} {rule['description']} {rule['ethertype']}",
                           "openstack.cloud.security_group_rule": args})
-    if spec["router"]:
+    if inputs["openstack_network_router"]:
         tasks.append({"name": "router", "openstack.cloud.router": {
-            "cloud": cloud, "name": spec["router"], "network": spec["external_network"],
-            "interfaces": [item["name"] for item in spec["subnets"]]}})
-    subnet_names = {item["family"]: item["name"] for item in spec["subnets"]}
-    for port in spec["ports"]:
-        args = {"cloud": cloud, "name": port["name"], "network": spec["network"],
+            "cloud": cloud, "name": inputs["openstack_network_router"],
+            "network": inputs["openstack_network_external_network"],
+            "interfaces": [item["name"] for item in inputs["openstack_network_subnets"]]}})
+    for port in inputs["openstack_network_ports"] + inputs["openstack_network_vip_ports"]:
+        args = {"cloud": cloud, "name": port["name"], "network": network,
                 "fixed_ips": [{"subnet_id": "{{ (all_subnets.subnets | selectattr('name', 'equalto', '%s') "
-                                            "| first).id }}" % subnet_names[fam], "ip_address": ip}
-                              for fam, ip in port["fixed"].items()]}
-        if port["security_groups"] is not None:
+                                            "| first).id }}" % f["subnet"], "ip_address": f["ip_address"]}
+                              for f in port["fixed_ips"]]}
+        if port.get("security_groups") is not None:
             args["security_groups"] = port["security_groups"]
-        if port["pairs"]:
-            args["allowed_address_pairs"] = port["pairs"]
+        if port.get("allowed_address_pairs"):
+            args["allowed_address_pairs"] = port["allowed_address_pairs"]
         tasks.append({"name": f"port {port['name']}", "openstack.cloud.port": args})
     play = [{"name": "baseline", "hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": tasks}]
@@ -143,8 +144,10 @@ def bench_workload(server, name, tmp, repeat=1):
     plan = load_plan(str(config))
     env = dict(server.env, DUALSTACK_CONFIG=str(config), ANSIBLE_NOCOLOR="1")
     ours_cmd = [str(OURS_BIN / "ansible-playbook"), "playbooks/openstack.yml"]
-    results = {"workload": name, "hosts": len(plan["hosts"]), "ports": len(plan_spec(plan)["ports"]),
-               "rules": sum(len(g["rules"]) for g in plan_spec(plan)["security_groups"])}
+    inputs = openstack_network_inputs(plan)
+    results = {"workload": name, "hosts": len(plan["hosts"]),
+               "ports": len(inputs["openstack_network_ports"]) + len(inputs["openstack_network_vip_ports"]),
+               "rules": sum(len(g["rules"]) for g in inputs["openstack_network_security_groups"])}
     results["ours"] = {
         "cold": run(server, ours_cmd, env, REPO),
         "warm": repeated(server, ours_cmd, env, REPO, repeat),

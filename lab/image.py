@@ -5,8 +5,8 @@ No container registry is reachable from the lab machine, so the image is built l
 host's apt is configured with (read from ``/etc/apt/sources.list.d/*`` / ``sources.list``, never
 hard-coded), then ``podman import``.
 
-The image is tagged ``localhost/dualstack-lab:<hash>`` where ``<hash>`` covers the package list,
-this script and the zipimport cache hook, and ``localhost/dualstack-lab:latest``. It is rebuilt only when the hash changes
+The image is tagged ``localhost/dualstack-lab:<hash>`` where ``<hash>`` covers the package list
+and this script, and ``localhost/dualstack-lab:latest``. It is rebuilt only when the hash changes
 (``--force`` rebuilds anyway). A lock file serialises concurrent callers.
 
 Container artefacts baked in (they are facts of running systemd in a rootful podman container,
@@ -18,9 +18,10 @@ not of a real VM):
 - podman mounts /proc/sys read-only: a oneshot unit re-mounts only /proc/sys/net (per network
   namespace) read-write so roles set net.* sysctls as on a VM. It needs ``--cap-add SYS_ADMIN``
   next to NET_ADMIN, NET_RAW, NET_BROADCAST; kernel.*/vm.*/fs.* stay read-only;
-- Ansible speed: ``lab/image/dualstack_lab_zipimport_cache.py`` (+ a .pth that imports it) keeps
-  the bytecode zipimport compiles for AnsiballZ modules in /var/cache/dualstack-lab-pyc, instead
-  of compiling ansible.module_utils from source on every task (lab only; docs/lab.md).
+- openssh-server and sudo, so the lab can be reached as users reach their hosts (over SSH as a
+  user with sudo; ``lab/lab.py up`` creates that user and its key). The image carries no SSH host
+  key: each container makes its own at first boot (``ssh-keygen -A`` before ssh.service), and
+  ``pam_loginuid`` is optional (a container may not write /proc/self/loginuid).
 
 Usage: ``.venv/bin/python lab/image.py [--force] [--print-tag]``. Prints the image reference.
 podman runs with ``CONTAINERS_CONF=lab/containers.conf`` (docs/lab.md).
@@ -42,7 +43,6 @@ from pathlib import Path
 LAB_DIR = Path(__file__).resolve().parent
 STATE_DIR = LAB_DIR / ".state"
 CONTAINERS_CONF = LAB_DIR / "containers.conf"
-ZIPIMPORT_CACHE = LAB_DIR / "image" / "dualstack_lab_zipimport_cache.py"
 IMAGE = "localhost/dualstack-lab"
 SUITE = "bookworm"
 
@@ -64,6 +64,7 @@ PACKAGES = sorted(
         "nftables",
         "ca-certificates",
         "sudo",
+        "openssh-server",  # SSH mode (DUALSTACK_LAB_CONNECTION=ssh): the path real hosts take
         "curl",
         "netbase",
         "less",
@@ -104,6 +105,22 @@ ExecStart=/bin/mount -o remount,bind,rw /proc/sys/net
 WantedBy=sysinit.target
 """
 
+# Every container gets its own SSH host keys at first boot (the image has none).
+SSH_HOSTKEYS_UNIT = """\
+[Unit]
+Description=dualstack lab: this container's own SSH host keys
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+"""
+
 HAPROXY_DROPIN = """\
 # dualstack lab image: Debian's haproxy unit fails with 226/NAMESPACE inside a
 # container (BindReadOnlyPaths=/dev/log). An empty assignment resets the list.
@@ -123,7 +140,6 @@ def image_hash() -> str:
     h.update("\n".join(PACKAGES).encode())
     h.update(b"\0")
     h.update(Path(__file__).read_bytes())
-    h.update(ZIPIMPORT_CACHE.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -202,10 +218,15 @@ def build(tag: str, mirror: str) -> None:
         unit = rootfs / "etc/systemd/system/dualstack-lab-proc-sys-net.service"
         unit.write_text(PROC_SYS_NET_UNIT)
         chroot(rootfs, "systemctl", "enable", unit.name)
-        # Ansible's AnsiballZ modules: keep the bytecode zipimport compiles (lab/image/...py)
-        site = rootfs / "usr/lib/python3/dist-packages"
-        (site / ZIPIMPORT_CACHE.name).write_bytes(ZIPIMPORT_CACHE.read_bytes())
-        (site / "dualstack-lab-zipimport-cache.pth").write_text(f"import {ZIPIMPORT_CACHE.stem}\n")
+        # SSH: no host key in the image (each container makes its own), loginuid optional
+        for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
+            key.unlink()
+        keys = rootfs / "etc/systemd/system/dualstack-lab-ssh-hostkeys.service"
+        keys.write_text(SSH_HOSTKEYS_UNIT)
+        chroot(rootfs, "systemctl", "enable", keys.name)
+        pam = rootfs / "etc/pam.d/sshd"
+        pam.write_text(re.sub(r"(?m)^session\s+required\s+pam_loginuid\.so", "session optional pam_loginuid.so",
+                              pam.read_text()))
         chroot(rootfs, "apt-get", "clean")
         for sub in ("var/lib/apt/lists", "var/cache/apt/archives", "var/log"):
             for p in (rootfs / sub).glob("*"):

@@ -2,14 +2,23 @@
 (systemd as PID 1, the local Debian image) per planned host, on dual-stack networks whose
 addresses are the ones Neutron assigned to each host's port.
 
-    .venv/bin/python lab/lab.py up        # idempotent: image, Neutron, Neutron resources, containers
+    .venv/bin/python lab/lab.py up        # idempotent: image, Neutron, Neutron resources, containers,
+                                          # SSH user, stand-ins (lab/playbooks/standins.yml)
+    .venv/bin/python lab/lab.py client    # after a site run: the WireGuard client (lab/playbooks/client.yml)
     .venv/bin/python lab/lab.py status
     .venv/bin/python lab/lab.py summary   # after a site run: VIP holder, BGP, pings, configs
     .venv/bin/python lab/lab.py down      # no container, network or process left behind
     .venv/bin/python lab/lab.py keys      # only the lab WireGuard client's key pair (tools/setup.sh runs it)
+    .venv/bin/python lab/lab.py clouds-yaml   # the lab cloud's clouds.yaml (for OS_CLIENT_CONFIG_FILE)
 
 The config is config/config.toml or $DUALSTACK_CONFIG; it needs a [lab] table. Networks are
 created --internal: lab traffic stays between the lab's own containers (and the host bridge).
+
+How Ansible reaches the lab's hosts is the lab's own business: `up` writes
+.cache/lab/<cluster>/hosts.json, and the lab's vars plugin (lab/plugins/vars/dualstack_lab.py,
+enabled in the root ansible.cfg) turns it into connection variables: the harness connection
+(lab/plugins/connection/dualstack_lab_podman.py, root through nsenter) by default, or SSH as the
+user `dsk` with sudo when DUALSTACK_LAB_CONNECTION=ssh.
 """
 
 from __future__ import annotations
@@ -35,6 +44,13 @@ VENV_BIN = os.path.join(REPO, ".venv", "bin")
 CONTAINERS_CONF = os.path.join(REPO, "lab", "containers.conf")
 LABEL = "dualstack-k8s-lab"
 CAPS = "NET_ADMIN,NET_RAW,NET_BROADCAST,SYS_ADMIN"
+LAB_PLAYBOOKS = os.path.join(REPO, "lab", "playbooks")
+# SSH mode: this user (NOPASSWD sudo) with this key pair (made once, private key 0600) in every container
+SSH_USER = "dsk"
+SSH_DIR = os.path.join(REPO, ".cache", "lab", "ssh")
+SSH_KEY = os.path.join(SSH_DIR, "id_ed25519")
+# podman's own races while a container stops (issue 15 item 9): retried, then checked
+RETRIES = 5
 
 
 class LabError(Exception):
@@ -50,6 +66,9 @@ class Paths(object):
         self.port_file = os.path.join(self.neutron, "port")
         self.pid_file = os.path.join(self.neutron, "pid")
         self.clouds_yaml = os.path.join(self.state, "clouds.yaml")
+        # read by lab/plugins/vars/dualstack_lab.py: which hosts are up, their containers and addresses
+        self.hosts_file = os.path.join(self.state, "hosts.json")
+        self.known_hosts = os.path.join(self.state, "ssh_known_hosts")
 
 
 PATHS = None
@@ -90,8 +109,21 @@ def run(cmd, check=True, capture=True, timeout=600):
     return res
 
 
-def podman(*args, check=True):
-    return run(["podman"] + list(args), check=check)
+def podman(*args, check=True, timeout=600):
+    return run(["podman"] + list(args), check=check, timeout=timeout)
+
+
+def podman_retry(*args, what=""):
+    """A podman command that podman's own stop races can make fail once or twice ("container state
+    improper", "StopSignal ... resorting to SIGKILL", a lock timeout): tried up to RETRIES times."""
+    res = None
+    for attempt in range(RETRIES):
+        res = podman(*args, check=False)
+        if res.returncode == 0:
+            return res
+        time.sleep(0.5 * (attempt + 1))
+    raise LabError("podman %s failed %d times%s: %s" % (" ".join(args[:3]), RETRIES, what,
+                                                        (res.stderr or res.stdout or "").strip()[-1000:]))
 
 
 def plan():
@@ -285,15 +317,21 @@ def container_specs(p, addresses):
 
 def ensure_containers(p, image, addresses):
     started = []
+    image_id = podman("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
     for spec in container_specs(p, addresses):
         res = podman("container", "inspect", spec["name"], check=False)
         if res.returncode == 0:
             info = json.loads(res.stdout)[0]
-            if info["State"]["Running"]:
+            if info.get("Image") != image_id:
+                say("container %s runs an older lab image: re-created" % spec["name"])
+                remove_containers([spec["name"]])
+            elif info["State"]["Running"]:
                 continue
-            podman("start", spec["name"])
-            started.append(spec["name"])
-            continue
+            elif podman("start", spec["name"], check=False).returncode == 0:
+                started.append(spec["name"])
+                continue
+            else:  # a container podman cannot start again (half removed, stale state): a new one
+                remove_containers([spec["name"]])
         args = ["run", "-d", "--name", spec["name"], "--hostname", spec["host"],
                 "--label", "%s=%s" % (LABEL, p["cluster"]["name"]),
                 "--systemd=always", "--cap-add", CAPS, "--device", "/dev/net/tun"]
@@ -315,6 +353,85 @@ def wait_systemd(name, timeout=60):
             return
         time.sleep(0.3)
     raise LabError("systemd in %s did not come up within %d s" % (name, timeout))
+
+
+def ensure_ssh_key():
+    """The lab's SSH key pair (made once; private key 0600 in a 0700 directory)."""
+    if os.path.exists(SSH_KEY) and os.path.exists(SSH_KEY + ".pub"):
+        os.chmod(SSH_KEY, 0o600)
+        return
+    os.makedirs(SSH_DIR, mode=0o700, exist_ok=True)
+    os.chmod(SSH_DIR, 0o700)
+    for stale in (SSH_KEY, SSH_KEY + ".pub"):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dualstack-lab", "-f", SSH_KEY])
+    os.chmod(SSH_KEY, 0o600)
+    say("SSH key pair for the lab's user %s (private key 0600: %s)" % (SSH_USER, SSH_KEY))
+
+
+# Run in every container by `up`: the SSH user with NOPASSWD sudo and the lab's key; prints the
+# container's SSH host key (made at first boot, lab/image.py) for the lab's known_hosts.
+SSH_SETUP = r"""set -eu
+id -u {user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {user}
+install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh
+printf '%s\n' "$1" > /home/{user}/.ssh/authorized_keys.new
+chown {user}:{user} /home/{user}/.ssh/authorized_keys.new
+chmod 0600 /home/{user}/.ssh/authorized_keys.new
+mv /home/{user}/.ssh/authorized_keys.new /home/{user}/.ssh/authorized_keys
+printf '%s\n' '{user} ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user}.new
+chmod 0440 /etc/sudoers.d/{user}.new
+visudo -q -c -f /etc/sudoers.d/{user}.new
+mv /etc/sudoers.d/{user}.new /etc/sudoers.d/{user}
+i=0; while [ ! -s /etc/ssh/ssh_host_ed25519_key.pub ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+systemctl is-active --quiet ssh.service || systemctl start ssh.service
+cat /etc/ssh/ssh_host_ed25519_key.pub
+""".format(user=SSH_USER)
+
+
+def ssh_address(p, host):
+    """The address the controller reaches a container at over SSH: its primary address on the node
+    network (the host holds the bridge's first address), the client's on the external network."""
+    if host in p["hosts"]:
+        return p["hosts"][host]["primary_ip"]
+    ext = p["lab"]["external_hosts"][host]
+    return ext.get(p["cluster"]["primary_family"]) or ext.get("ipv4") or ext.get("ipv6")
+
+
+def ensure_access(p):
+    """The SSH user and known_hosts in every container, then hosts.json for the lab's vars plugin."""
+    ensure_ssh_key()
+    with open(SSH_KEY + ".pub") as handle:
+        pub = handle.read().strip()
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item):
+        host, container = item
+        res = podman("exec", container, "/bin/sh", "-c", SSH_SETUP, "sh", pub, check=False, timeout=60)
+        if res.returncode != 0:
+            raise LabError("SSH set-up in %s failed: %s" % (container, (res.stderr or res.stdout).strip()[-500:]))
+        return host, res.stdout.strip().splitlines()[-1]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        host_keys = dict(pool.map(one, sorted(p["lab"]["containers"].items())))
+    hosts = {host: {"container": container, "address": ssh_address(p, host)}
+             for host, container in p["lab"]["containers"].items()}
+    write_private(paths().known_hosts, "".join("%s %s\n" % (hosts[h]["address"], " ".join(k.split()[:2]))
+                                               for h, k in sorted(host_keys.items())))
+    write_private(paths().hosts_file, json.dumps({
+        "cluster": p["cluster"]["name"],
+        "hosts": hosts,
+        "ssh": {"user": SSH_USER, "private_key_file": SSH_KEY, "known_hosts": paths().known_hosts},
+    }, indent=2, sort_keys=True) + "\n")
+
+
+def write_private(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
 
 
 def ensure_client_key():
@@ -350,7 +467,8 @@ def ensure_client_key():
 
 
 def ansible_playbook(playbook, *extra):
-    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), os.path.join(REPO, "playbooks", playbook)] + list(extra)
+    """ansible-playbook from the checkout (its ansible.cfg); `playbook` relative to the checkout."""
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), os.path.join(REPO, playbook)] + list(extra)
     res = subprocess.run(cmd, env=env(), cwd=REPO, check=False)
     if res.returncode != 0:
         raise LabError("ansible-playbook %s failed (%d)" % (playbook, res.returncode))
@@ -369,7 +487,7 @@ def cmd_up(args):
     if p.get("openstack"):
         neutron_up(p)
         say("Neutron resources (playbooks/openstack.yml)")
-        ansible_playbook("openstack.yml")
+        ansible_playbook("playbooks/openstack.yml")
         addresses = neutron_ports(p)
         for host, addrs in addresses.items():
             want = {f: p["hosts"][host][f] for f in ("ipv4", "ipv6") if p["hosts"][host][f]}
@@ -379,7 +497,20 @@ def cmd_up(args):
         addresses = {h: {f: v[f] for f in ("ipv4", "ipv6") if v[f]} for h, v in p["hosts"].items()}
     ensure_networks(p)
     ensure_containers(p, image, addresses)
+    ensure_access(p)
+    say("stand-ins for calico/node and the API server (lab/playbooks/standins.yml)")
+    ansible_playbook("lab/playbooks/standins.yml")
     say("lab up in %.1f s" % (time.time() - t0))
+
+
+def cmd_client(args):
+    """The lab's WireGuard client, after a site run (it needs the gateways' public key)."""
+    del args
+    plan()
+    if not os.path.exists(paths().hosts_file):
+        raise LabError("the lab is not up: run `lab up` first")
+    say("WireGuard client (lab/playbooks/client.yml)")
+    ansible_playbook("lab/playbooks/client.yml")
 
 
 def cluster_name():
@@ -391,26 +522,57 @@ def lab_containers():
     return json.loads(res.stdout or "[]") if res.returncode == 0 else []
 
 
-def cmd_down(args):
-    names = [c["Names"][0] for c in lab_containers()]
-    if names:
-        podman("rm", "-f", "-t", "2", *names)
-        say("removed %d containers" % len(names))
+def lab_networks():
     res = podman("network", "ls", "--filter", "label=%s=%s" % (LABEL, cluster_name()), "--format", "{{.Name}}",
                  check=False)
-    nets = [n for n in res.stdout.split() if n]
+    return [n for n in res.stdout.split() if n] if res.returncode == 0 else []
+
+
+def remove_containers(names):
+    """Remove containers however podman's stop races go (issue 15 item 9): no stop timeout (the lab's
+    containers hold nothing to save), every name retried while it is still there, then checked."""
+    left = list(names)
+    err = ""
+    for attempt in range(RETRIES):
+        # SIGKILL at once (-t 0); --ignore: one another process removed is no error
+        res = podman("rm", "--force", "--ignore", "--time", "0", *left, check=False, timeout=120)
+        err = (res.stderr or "").strip()
+        existing = set(podman("ps", "-a", "--format", "{{.Names}}", check=False).stdout.split())
+        left = [n for n in left if n in existing]
+        if not left:
+            return
+        time.sleep(0.5 * (attempt + 1))
+    raise LabError("containers still there after %d attempts: %s (podman: %s)" % (RETRIES, " ".join(left),
+                                                                                  err[-1000:]))
+
+
+def cmd_down(args):
+    del args
+    names = [c["Names"][0] for c in lab_containers()]
+    if names:
+        remove_containers(names)
+        say("removed %d containers" % len(names))
+    nets = lab_networks()
     if nets:
-        podman("network", "rm", "-f", *nets)
+        podman_retry("network", "rm", "-f", *nets, what=" (networks %s)" % " ".join(nets))
         say("removed networks %s" % " ".join(nets))
     neutron_down()
-    # the controller's module server (dualstack.k8s.local_server, localhost's connection)
-    from ansible_collections.dualstack.k8s.plugins.plugin_utils import module_server  # noqa: E402
-    if module_server.stop_servers(module_server.local_dir()):
-        say("stopped the controller's module server")
+    for path in (paths().hosts_file, paths().known_hosts):
+        if os.path.exists(path):
+            os.unlink(path)
     if os.path.isdir(paths().neutron):
         import shutil
         shutil.rmtree(paths().neutron)
-    say("lab down: no container, network, neutron-server or module server left")
+    left = [c["Names"][0] for c in lab_containers()] + lab_networks()
+    if left or neutron_port():
+        raise LabError("left behind: %s" % (" ".join(left) or "neutron-server"))
+    say("lab down: no container, network or neutron-server left")
+
+
+def cmd_clouds_yaml(args):
+    """Where the lab's clouds.yaml is (for OS_CLIENT_CONFIG_FILE: tools/run-lab.sh)."""
+    del args
+    print(paths().clouds_yaml)
 
 
 def cmd_keys(args):
@@ -426,12 +588,31 @@ def cmd_status(args):
     print("networks: %s" % (" ".join(res.stdout.split()) or "none"))
     for c in lab_containers():
         print("  %-22s %s" % (c["Names"][0], c["State"]))
-    return 0 if port else 3
+    mode = os.environ.get("DUALSTACK_LAB_CONNECTION") or "podman"
+    print("ansible reaches the hosts: %s" % (
+        "not at all (the lab is not up: no %s)" % paths().hosts_file if not os.path.exists(paths().hosts_file)
+        else "over SSH as %s with sudo (DUALSTACK_LAB_CONNECTION=ssh)" % SSH_USER if mode == "ssh"
+        else "as root through the harness connection dualstack_lab_podman"))
+    return 0 if port or "openstack" not in raw_config() else 3
 
 
-def cmd_summary(args):
+def cmd_summary(args, settle=45):
+    """The summary of the live hosts. Right after a site run or `lab client` BGP sessions and the
+    client's tunnel may still be coming up (bird restarted, first WireGuard handshake): the checks are
+    repeated for up to `settle` seconds until they all pass; the last summary is printed either way."""
+    import contextlib
+    import io
     from lab_summary import summary  # noqa: E402  (lab/lab_summary.py)
-    return summary(plan(), podman_exec)
+    p = plan()
+    deadline = time.time() + settle
+    while True:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = summary(p, podman_exec)
+        if code == 0 or time.time() >= deadline:
+            print(out.getvalue(), end="")
+            return code
+        time.sleep(3)
 
 
 def podman_exec(container, *cmd, timeout=30):
@@ -442,15 +623,18 @@ def podman_exec(container, *cmd, timeout=30):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "status", "summary", "keys"):
+    for name in ("up", "client", "down", "status", "summary", "keys", "clouds-yaml"):
         sub.add_parser(name)
     args = parser.parse_args(argv)
     try:
-        commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "summary": cmd_summary,
-                    "keys": cmd_keys}
+        commands = {"up": cmd_up, "client": cmd_client, "down": cmd_down, "status": cmd_status,
+                    "summary": cmd_summary, "keys": cmd_keys, "clouds-yaml": cmd_clouds_yaml}
         return commands[args.command](args) or 0
     except LabError as exc:
         print("lab %s: %s" % (args.command, exc), file=sys.stderr)
+        return 2
+    except subprocess.TimeoutExpired as exc:
+        print("lab %s: %s timed out after %s s" % (args.command, " ".join(exc.cmd[:4]), exc.timeout), file=sys.stderr)
         return 2
 
 

@@ -83,9 +83,10 @@ def summary(plan, run):
             cells = ["%s %s" % (LABEL[f], sessions.get((name, f), "none")) for f in fams]
             lines.append("  %-10s %s" % (name, "   ".join(cells)))
         established = sum(1 for v in sessions.values() if v == "Established")
-        lines.append("  %d of %d sessions Established" % (established, len(fams) * (
-            len(plan["groups"]["k8s_control_plane"]) + len(plan["groups"]["k8s_workers"]))))
-    all_ok = ok
+        expected = len(fams) * (len(plan["groups"]["k8s_control_plane"]) + len(plan["groups"]["k8s_workers"]))
+        lines.append("  %d of %d sessions Established" % (established, expected))
+        ok = ok and established == expected
+    all_ok = ok and master is not None
     if plan["lab"].get("wireguard_client"):
         node = (plan["groups"]["k8s_workers"] or plan["groups"]["k8s_control_plane"])[0]
         lines.append("")

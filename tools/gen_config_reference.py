@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(REPO, ".collections"))
 from pydantic import BaseModel  # noqa: E402
 from pydantic_core import PydanticUndefined  # noqa: E402
 
-from ansible_collections.dualstack.k8s.plugins.module_utils import config as config_module  # noqa: E402
+from ansible_collections.dualstack.k8s.plugins.plugin_utils import config as config_module  # noqa: E402
 from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import Config, LEGACY_ANYWHERE  # noqa: E402
 
 TARGET = os.path.join(REPO, "docs", "config-reference.md")
@@ -23,7 +23,7 @@ TARGET = os.path.join(REPO, "docs", "config-reference.md")
 ALIASES = {
     "IPv4Addr": "IPv4 address", "IPv6Addr": "IPv6 address", "IPv4Cidr": "IPv4 CIDR", "IPv6Cidr": "IPv6 CIDR",
     "IPv4Iface": "IPv4 address[/prefix]", "IPv6Iface": "IPv6 address[/prefix]", "AnyAddr": "IP address",
-    "DnsName": "DNS name", "HostName": "host name (DNS label)", "AsNumber": "AS number (1-4294967294)",
+    "DnsName": "DNS name (at most 253 characters)", "HostName": "host name (DNS label)", "AsNumber": "AS number (1-4294967294, not 23456 or 65535)",
     "Port": "port (1-65535)",
 }
 

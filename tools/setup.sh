@@ -12,6 +12,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 APT_PACKAGES=(
   python3 python3-venv python3-pip git rsync ca-certificates iproute2 iputils-ping procps
   podman runc netavark aardvark-dns iptables uidmap debootstrap
+  openssh-client  # the lab over SSH (DUALSTACK_LAB_CONNECTION=ssh): ssh, ssh-keygen
   bird2 keepalived haproxy wireguard-tools wireguard-go
 )
 apt_hash=$(printf '%s\n' "${APT_PACKAGES[@]}" | sha256sum | cut -c1-16)

@@ -3,9 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE to the dualstack.k8s collection: the API may change without notice.
-"""Calico resources from the plan: pure functions, standard library only.
+"""Calico resources from plain inputs: pure functions, standard library only.
 
-``render_calico(plan)`` returns an ordered dict ``file name -> list of documents``:
+``render_calico(c)`` returns an ordered dict ``file name -> list of documents``. ``c`` holds the
+calico_manifests module's parameters (``style``, ``pools``, ``node_subnets``, ``service_subnets``,
+``as_number``, ``node_to_node_mesh``, ``next_hop_mode``, ``bgp_peers``); the families and their
+order are those of ``pools`` (primary first).
 
 - ``installation.yaml`` (operator style, ``calico.style = "operator"``, the default):
   ``operator.tigera.io/v1`` Installation ``default`` with ``calicoNetwork.ipPools[]`` per family,
@@ -30,39 +33,25 @@ and it is validated and defaulted on the way in (the shipped v3 CRDs carry the C
 "IPIP is not supported on IPv6 pools"). ``crd.projectcalico.org/v1`` is Calico's internal
 storage format; Calico documents it as not to be edited directly.
 
-Every value comes from the plan (``calico``, ``network``, ``kubernetes``, ``cluster``).
+The renderer trusts its input: Calico's limits (block sizes, IPIP only on IPv4, the AS check,
+pool = pod subnet) are checked once, on the controller, by ``plugins/plugin_utils/rules.py``.
 """
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.dualstack.k8s.plugins.module_utils.errors import KeyedErrors
-from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import (
-    ADDRESS_BITS,
-    SUFFIX,
-    dump_yaml,
-    family_of,
-)
+from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import dump_yaml
 
 CALICO_API_VERSION = "projectcalico.org/v3"
 OPERATOR_API_VERSION = "operator.tigera.io/v1"
-BLOCK_LIMITS = {"ipv4": (20, 32), "ipv6": (116, 128)}
-ENCAPSULATIONS = {
-    "ipv4": ("None", "IPIP", "VXLAN", "IPIPCrossSubnet", "VXLANCrossSubnet"),
-    "ipv6": ("None", "VXLAN", "VXLANCrossSubnet"),
-}
+ENCAPSULATIONS = ("None", "IPIP", "VXLAN", "IPIPCrossSubnet", "VXLANCrossSubnet")
 NEXT_HOP_MODES = ("Auto", "Self", "Keep")
 STYLES = ("operator", "manifest")
+FAMILIES = ("ipv4", "ipv6")
+SUFFIX = {"ipv4": "v4", "ipv6": "v6"}
 NODE_SELECTOR = "all()"
 MTU_PLACEHOLDER = "__CNI_MTU__"
-
-
-class CalicoError(KeyedErrors, ValueError):
-    """The plan's Calico part is inconsistent; ``errors`` holds (config_key, reason) pairs."""
-
-    def __init__(self, errors):
-        super().__init__(errors, "the plan's Calico settings are invalid, nothing was rendered:")
 
 
 def tunnel_modes(encapsulation):
@@ -84,17 +73,18 @@ def _metadata(name, namespace=None, labels=True):
     return meta
 
 
-def _families(plan):
-    return list(plan["cluster"]["ip_families"])
+def _families(c):
+    """The cluster families, primary first: those of the pools, in their order."""
+    return [pool["family"] for pool in c["pools"]]
 
 
 # ------------------------------------------------------------------------------------------
 # projectcalico.org/v3 resources
 # ------------------------------------------------------------------------------------------
 
-def ippools(plan):
+def ippools(c):
     docs = []
-    for pool in plan["calico"]["pools"]:
+    for pool in c["pools"]:
         ipip, vxlan = tunnel_modes(pool["encapsulation"])
         docs.append({
             "apiVersion": CALICO_API_VERSION,
@@ -112,8 +102,7 @@ def ippools(plan):
     return docs
 
 
-def bgp_configuration(plan):
-    c = plan["calico"]
+def bgp_configuration(c):
     return {
         "apiVersion": CALICO_API_VERSION,
         "kind": "BGPConfiguration",
@@ -126,20 +115,19 @@ def bgp_configuration(plan):
     }
 
 
-def bgp_peers(plan):
+def bgp_peers(c):
     """One BGPPeer per family: every node peers with the gateway VIP (the LB-master, seed 004).
 
     ``nextHopMode`` (Auto|Self|Keep) replaces the deprecated ``keepOriginalNextHop``; the
     shipped schema has both and forbids setting both, so only ``nextHopMode`` is rendered
     (``Keep`` is seed 002's ``keepOriginalNextHop: true``).
     """
-    c = plan["calico"]
     docs = []
-    for peer in c["peers"]:
+    for peer in c["bgp_peers"]:
         docs.append({
             "apiVersion": CALICO_API_VERSION,
             "kind": "BGPPeer",
-            "metadata": _metadata("gateway-vip-%s" % peer["family"]),
+            "metadata": _metadata(peer.get("name") or "gateway-vip-%s" % peer["family"]),
             "spec": {
                 "peerIP": peer["peer_ip"],
                 "asNumber": peer["as_number"],
@@ -150,12 +138,12 @@ def bgp_peers(plan):
     return docs
 
 
-def felix_configuration(plan):
+def felix_configuration(c):
     return {
         "apiVersion": CALICO_API_VERSION,
         "kind": "FelixConfiguration",
         "metadata": _metadata("default"),
-        "spec": {"ipv6Support": "ipv6" in _families(plan)},
+        "spec": {"ipv6Support": "ipv6" in _families(c)},
     }
 
 
@@ -163,8 +151,8 @@ def felix_configuration(plan):
 # operator style
 # ------------------------------------------------------------------------------------------
 
-def installation(plan):
-    fams = _families(plan)
+def installation(c):
+    fams = _families(c)
     network = {
         "bgp": "Enabled",
         "ipPools": [{
@@ -174,17 +162,17 @@ def installation(plan):
             "encapsulation": pool["encapsulation"],
             "natOutgoing": "Enabled" if pool["nat_outgoing"] else "Disabled",
             "nodeSelector": NODE_SELECTOR,
-        } for pool in plan["calico"]["pools"]],
+        } for pool in c["pools"]],
     }
     for fam in fams:
-        network["nodeAddressAutodetection%s" % SUFFIX[fam].upper()] = {"cidrs": [plan["network"][fam]["cidr"]]}
+        network["nodeAddressAutodetection%s" % SUFFIX[fam].upper()] = {"cidrs": [c["node_subnets"][fam]]}
     return {
         "apiVersion": OPERATOR_API_VERSION,
         "kind": "Installation",
         "metadata": _metadata("default"),
         "spec": {
             "calicoNetwork": network,
-            "serviceCIDRs": list(plan["kubernetes"]["service_subnets"]),
+            "serviceCIDRs": list(c["service_subnets"]),
         },
     }
 
@@ -193,9 +181,9 @@ def installation(plan):
 # manifest style
 # ------------------------------------------------------------------------------------------
 
-def cni_network_config(plan):
+def cni_network_config(c):
     """The CNI conflist calico's install-cni writes (placeholders __X__ are filled by install-cni)."""
-    fams = _families(plan)
+    fams = _families(c)
     conf = {
         "name": "k8s-pod-network",
         "cniVersion": "0.3.1",
@@ -223,7 +211,7 @@ def cni_network_config(plan):
     return json.dumps(conf, indent=2).replace('"%s"' % MTU_PLACEHOLDER, MTU_PLACEHOLDER)
 
 
-def calico_config_map(plan):
+def calico_config_map(c):
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -232,25 +220,35 @@ def calico_config_map(plan):
             "typha_service_name": "none",
             "calico_backend": "bird",
             "veth_mtu": "0",
-            "cni_network_config": cni_network_config(plan) + "\n",
+            "cni_network_config": cni_network_config(c) + "\n",
         },
     }
 
 
-def calico_node_env(plan):
-    """calico-node's dual-stack environment, as a list of {name, value} (all strings)."""
-    fams = _families(plan)
-    detect = plan["calico"]["autodetection"]
+def calico_node_env(c):
+    """calico-node's dual-stack environment, as a list of {name, value} (all strings).
+
+    Single stack: calico-node would still create a default pool of the missing family (IPv4:
+    the first free of 192.168.0.0/16, 172.16-31.0.0/16; IPv6: a random ULA), so that family's
+    ``CALICO_IPVxPOOL_CIDR`` is ``none``, which its startup code reads as "no pool of this family"
+    (``NO_DEFAULT_POOLS`` cannot be used: it must not be combined with the pool CIDR variables).
+    IPv6-only: BGP needs a 32-bit router ID and the node has no IPv4 address to take it from, so
+    ``CALICO_ROUTER_ID=hash`` derives it from the node name (issue 15, item 4).
+    """
+    fams = _families(c)
+    subnets = c["node_subnets"]
     env = [
         ("IP", "autodetect" if "ipv4" in fams else "none"),
         ("IP6", "autodetect" if "ipv6" in fams else "none"),
     ]
     if "ipv4" in fams:
-        env.append(("IP_AUTODETECTION_METHOD", detect["ipv4"]))
+        env.append(("IP_AUTODETECTION_METHOD", "cidr=%s" % subnets["ipv4"]))
+    else:
+        env.append(("CALICO_ROUTER_ID", "hash"))
     if "ipv6" in fams:
-        env.append(("IP6_AUTODETECTION_METHOD", detect["ipv6"]))
+        env.append(("IP6_AUTODETECTION_METHOD", "cidr=%s" % subnets["ipv6"]))
     env.append(("FELIX_IPV6SUPPORT", "true" if "ipv6" in fams else "false"))
-    for pool in plan["calico"]["pools"]:
+    for pool in c["pools"]:
         prefix = "CALICO_%sPOOL_" % pool["family"].upper()
         ipip, vxlan = tunnel_modes(pool["encapsulation"])
         env.append((prefix + "CIDR", pool["cidr"]))
@@ -260,17 +258,20 @@ def calico_node_env(plan):
         env.append((prefix + "VXLAN", vxlan))
         env.append((prefix + "NAT_OUTGOING", "true" if pool["nat_outgoing"] else "false"))
         env.append((prefix + "NODE_SELECTOR", NODE_SELECTOR))
+    for fam in FAMILIES:
+        if fam not in fams:
+            env.append(("CALICO_%sPOOL_CIDR" % fam.upper(), "none"))
     return [{"name": name, "value": value} for name, value in env]
 
 
-def calico_node_patch(plan):
+def calico_node_patch(c):
     """Strategic-merge patch of DaemonSet kube-system/calico-node: env entries merge by name."""
     return {
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
         "metadata": {"name": "calico-node", "namespace": "kube-system"},
         "spec": {"template": {"spec": {"containers": [
-            {"name": "calico-node", "env": calico_node_env(plan)},
+            {"name": "calico-node", "env": calico_node_env(c)},
         ]}}},
     }
 
@@ -279,22 +280,17 @@ def calico_node_patch(plan):
 # the whole set
 # ------------------------------------------------------------------------------------------
 
-def render_calico(plan, style=None, validate=True):
-    """{file name: [documents]} for the plan's (or the given) style. Raises CalicoError."""
-    style = style or plan["calico"]["style"]
-    if validate:
-        errors = validate_calico(plan, style)
-        if errors:
-            raise CalicoError(errors)
+def render_calico(c):
+    """{file name: [documents]} of the given style (``c["style"]``)."""
     files = {}
-    if style == "operator":
-        files["installation.yaml"] = [installation(plan)]
+    if c["style"] == "operator":
+        files["installation.yaml"] = [installation(c)]
     else:
-        files["calico-config.yaml"] = [calico_config_map(plan)]
-        files["calico-node-env.yaml"] = [calico_node_patch(plan)]
-    files["ippools.yaml"] = ippools(plan)
-    files["bgp.yaml"] = [bgp_configuration(plan)] + bgp_peers(plan)
-    files["felixconfiguration.yaml"] = [felix_configuration(plan)]
+        files["calico-config.yaml"] = [calico_config_map(c)]
+        files["calico-node-env.yaml"] = [calico_node_patch(c)]
+    files["ippools.yaml"] = ippools(c)
+    files["bgp.yaml"] = [bgp_configuration(c)] + bgp_peers(c)
+    files["felixconfiguration.yaml"] = [felix_configuration(c)]
     return files
 
 
@@ -309,12 +305,12 @@ def apply_plan(style):
             ("bgp.yaml", "apply"), ("felixconfiguration.yaml", "apply")]
 
 
-def render_calico_texts(plan, style=None):
+def render_calico_texts(c):
     """{file name: YAML text} with a header naming the file's use."""
-    style = style or plan["calico"]["style"]
+    style = c["style"]
     uses = dict(apply_plan(style))
     texts = {}
-    for name, docs in render_calico(plan, style).items():
+    for name, docs in render_calico(c).items():
         header = ["Managed by dualstack.k8s (calico_manifests module); rendered from the address plan.",
                   "Calico style %s; this file is %s." % (style, {
                       "apply": "applied with kubectl apply -f",
@@ -325,66 +321,17 @@ def render_calico_texts(plan, style=None):
     return texts
 
 
-def validate_calico(plan, style=None):
-    """(config_key, reason) pairs for Calico settings the plan gets wrong; [] when fine."""
+def input_errors(c):
+    """What the renderer cannot do without (the module's argument checks; config rules live in
+    plugin_utils/rules.py): one pool per family, a node subnet for each pool family."""
     errors = []
-    try:
-        fams = _families(plan)
-        c = plan["calico"]
-    except (KeyError, TypeError) as exc:
-        return [("", "not a plan: missing %s" % exc)]
-    style = style or c.get("style")
-    if style not in STYLES:
-        errors.append(("calico.style", "%r is not one of %s" % (style, ", ".join(STYLES))))
-    pools = c.get("pools") or []
-    got = [p.get("family") for p in pools]
-    if got != fams:
-        errors.append(("cluster.ip_families", "Calico pools are for %s, the cluster families are %s "
-                       "(one pool per family, primary first)" % (got, fams)))
-    pod_subnets = (plan.get("kubernetes") or {}).get("pod_subnets") or []
-    for i, pool in enumerate(pools):
-        fam = pool.get("family")
-        if fam not in SUFFIX:
-            continue
-        s = SUFFIX[fam]
-        cidr = pool.get("cidr")
-        if family_of(cidr or "") != fam:
-            errors.append(("kubernetes.pod_subnet_%s" % s, "pool %r is not an %s CIDR" % (cidr, fam)))
-            continue
-        if i < len(pod_subnets) and pod_subnets[i] != cidr:
-            errors.append(("kubernetes.pod_subnet_%s" % s, "pool %s differs from the pod subnet %s"
-                           % (cidr, pod_subnets[i])))
-        block = pool.get("block_size")
-        lo, hi = BLOCK_LIMITS[fam]
-        prefix = int(cidr.split("/")[1])
-        if not isinstance(block, int) or not lo <= block <= hi:
-            errors.append(("calico.block_size_%s" % s, "%r is outside Calico's %s range %d-%d" % (block, fam, lo, hi)))
-        elif block < prefix:
-            errors.append(("calico.block_size_%s" % s, "/%d blocks are larger than the pool %s" % (block, cidr)))
-        elif block > ADDRESS_BITS[fam]:
-            errors.append(("calico.block_size_%s" % s, "/%d is longer than an %s address" % (block, fam)))
-        if pool.get("encapsulation") not in ENCAPSULATIONS[fam]:
-            errors.append(("calico.encapsulation_%s" % s, "%r is not valid for %s (one of %s; IPIP is IPv4-only)"
-                           % (pool.get("encapsulation"), fam, ", ".join(ENCAPSULATIONS[fam]))))
-    if c.get("next_hop_mode") not in NEXT_HOP_MODES:
-        errors.append(("calico.next_hop_mode", "%r is not one of %s" % (c.get("next_hop_mode"), ", ".join(NEXT_HOP_MODES))))
-    peers = c.get("peers") or []
-    if [p.get("family") for p in peers] != fams:
-        errors.append(("gateways.vip_%s" % SUFFIX.get(fams[0], "v4"), "BGP peers are for %s, the cluster families "
-                       "are %s (one gateway VIP peer per family)" % ([p.get("family") for p in peers], fams)))
-    for peer in peers:
-        fam = peer.get("family")
-        if fam in SUFFIX and family_of(peer.get("peer_ip") or "") != fam:
-            errors.append(("gateways.vip_%s" % SUFFIX[fam], "peer %r is not an %s address" % (peer.get("peer_ip"), fam)))
-        if peer.get("as_number") == c.get("as_number"):
-            errors.append(("gateways.as_number", "the gateways' AS %s equals calico.as_number (eBGP needs two ASes)"
-                           % c.get("as_number")))
+    fams = [pool.get("family") for pool in c.get("pools") or []]
+    if not fams or len(set(fams)) != len(fams) or not set(fams) <= set(FAMILIES):
+        errors.append(("pools", "one pool per family (ipv4, ipv6), primary first; got families %s" % fams))
     for fam in fams:
-        net = (plan.get("network") or {}).get(fam) or {}
-        if family_of(net.get("cidr") or "") != fam:
-            errors.append(("network.%s_cidr" % fam, "node subnet %r (autodetection cidrs) is not an %s CIDR"
-                           % (net.get("cidr"), fam)))
-        if (c.get("autodetection") or {}).get(fam) != "cidr=%s" % net.get("cidr"):
-            errors.append(("network.%s_cidr" % fam, "calico.autodetection.%s %r does not name the node subnet %s"
-                           % (fam, (c.get("autodetection") or {}).get(fam), net.get("cidr"))))
+        if fam in FAMILIES and not (c.get("node_subnets") or {}).get(fam):
+            errors.append(("node_subnets", "no %s node subnet for address autodetection" % fam))
+    for i, peer in enumerate(c.get("bgp_peers") or []):
+        if peer.get("family") not in FAMILIES or not peer.get("peer_ip") or not peer.get("as_number"):
+            errors.append(("bgp_peers[%d]" % i, "needs family (ipv4/ipv6), peer_ip and as_number"))
     return errors

@@ -501,131 +501,116 @@ def rules_plan(current_rules, desired_rules, purge=False, names=None):
 
 
 # ------------------------------------------------------------------------------------------------
-# the whole plan (neutron_plan)
+# a cluster's whole Neutron spec (neutron_plan)
 # ------------------------------------------------------------------------------------------------
-FAMILY_ETHERTYPE = {'ipv4': 'IPv4', 'ipv6': 'IPv6'}
+AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
 
 
-def _rule(family, description, protocol=None, port=None, port_max=None, remote_group=None,
-          prefix=None, direction='ingress'):
-    if protocol == 'icmp' and family == 'ipv6':
-        protocol = 'ipv6-icmp'
-    return {'direction': direction, 'ethertype': FAMILY_ETHERTYPE[family], 'protocol': protocol,
-            'port_range_min': port, 'port_range_max': port_max or port, 'remote_ip_prefix': prefix,
-            'remote_group': remote_group, 'description': description}
+def eui64_address(cidr, mac):
+    """The address Neutron gives a port with ``mac`` on a SLAAC / DHCPv6-stateless subnet."""
+    return str(netaddr.EUI(mac).ipv6(netaddr.IPNetwork(cidr).first))
 
 
-def plan_spec(plan, options=None):
-    """Everything neutron_plan manages, derived from the plan dict (docs/plan-contract.md).
-
-    Pure function: names, subnets, router, security groups with their rules, ports."""
-    opts = dict(options or {})
-    cluster = plan['cluster']
-    families = list(cluster['ip_families'])
-    osp = plan.get('openstack') or {}
-    prefix = opts.get('name_prefix') or osp.get('name_prefix') or cluster['name']
-    named = {} if opts.get('name_prefix') else osp  # an explicit prefix renames everything
-    network = plan['network']
-    spec = {'prefix': prefix, 'families': families}
-    spec['network'] = opts.get('network_name') or named.get('network_name') or f'{prefix}-net'
-    ext = opts.get('external_network')
-    ext_key = 'external_network'
-    if ext is None:
-        ext, ext_key = osp.get('external_network'), 'openstack.external_network'
-    spec['external_network'], spec['external_network_key'] = ext or None, ext_key
-    spec['router'] = (opts.get('router_name') or named.get('router_name') or f'{prefix}-router') \
-        if opts.get('router', True) and osp.get('create_router', True) else None
-    subnet_names = named.get('subnet_names') or {}
-    port_names = named.get('port_names') or {}
-    vip_port_names = named.get('vip_port_names') or {}
-    sg_names = named.get('security_groups') or {}
-
-    subnets = []
-    for fam in families:
-        net = network.get(fam)
-        if not net:
-            raise ModuleError(f"cluster.ip_families lists {fam} but network.{fam} is empty",
-                              key=f'network.{fam}')
-        item = {'family': fam, 'name': subnet_names.get(fam) or f"{prefix}-subnet-{fam}", 'cidr': net['cidr'],
-                'gateway_ip': net.get('gateway'), 'mode': net.get('mode') if fam == 'ipv6' else None,
-                'dns_nameservers': [d for d in network.get('dns_servers') or []
-                                    if ip_version(d) == (4 if fam == 'ipv4' else 6)]}
-        pool = net.get('allocation_pool')
-        item['allocation_pools'] = [{'start': pool['start'], 'end': pool['end']}] if pool else None
-        # validate now (before any request): e.g. SLAAC on a /120
+def build_spec(params):
+    """Check the plain inputs of neutron_plan (module options) and return the spec the reconciler
+    works from. Raises ModuleError naming the option; runs before any request."""
+    subnets, by_name = [], {}
+    for index, item in enumerate(params.get('subnets') or []):
+        key = f'subnets[{index}]'
+        if item['name'] in by_name:
+            raise ModuleError(f"subnet name '{item['name']}' is listed twice", key=f'{key}.name')
         try:
-            subnet_body(item['name'], 'x', item['cidr'], gateway_ip=item['gateway_ip'], ipv6_ra_mode=item['mode'])
+            version = ip_version(item['cidr'])
+        except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+            raise ModuleError(f"'{item['cidr']}' is not a CIDR", key=f'{key}.cidr') from exc
+        mode = item.get('ipv6_mode')
+        if version == 6:
+            mode = mode or 'dhcpv6-stateful'
+        elif mode:
+            raise ModuleError(f"ipv6_mode only applies to IPv6 subnets; {item['cidr']} is IPv4",
+                              key=f'{key}.ipv6_mode')
+        try:
+            subnet_body(item['name'], 'x', item['cidr'], ipv6_ra_mode=mode)
         except ModuleError as exc:
-            raise ModuleError(f"network.{fam}: {exc.msg}", key=f"network.{fam}.mode") from exc
-        subnets.append(item)
-    spec['subnets'] = subnets
+            raise ModuleError(f"subnet {item['name']}: {exc.msg}", key=f'{key}.ipv6_mode') from exc
+        for pindex, pool in enumerate(item.get('allocation_pools') or []):
+            for end in ('start', 'end'):
+                _inside(pool[end], item['cidr'], f'{key}.allocation_pools[{pindex}].{end}')
+        if item.get('gateway_ip'):
+            _inside(item['gateway_ip'], item['cidr'], f'{key}.gateway_ip')
+        subnet = dict(item, ip_version=version, ipv6_mode=mode if version == 6 else None,
+                      auto_address=mode in AUTO_ADDRESS_MODES)
+        subnets.append(subnet)
+        by_name[item['name']] = subnet
 
-    hosts = plan.get('hosts') or {}
-    groups = plan.get('groups') or {}
-    gateways = set(groups.get('gateways') or [h for h, v in hosts.items() if v.get('role') == 'gateway'])
-    vips = plan.get('vips') or {}
-    wireguard = plan.get('wireguard') or {}
-    k8s = plan.get('kubernetes') or {}
-    api_port = k8s.get('api_port', 6443)
-    pools = (plan.get('calico') or {}).get('pools') or []
-    encaps = {p.get('family'): str(p.get('encapsulation') or 'None') for p in pools}
-    vxlan = opts.get('vxlan')
-    if vxlan is None:
-        vxlan = any('VXLAN' in e.upper() for e in encaps.values())
+    groups = list(params.get('security_groups') or [])
+    ports, names = [], set()
+    for option in ('ports', 'vip_ports'):
+        for index, item in enumerate(params.get(option) or []):
+            key = f'{option}[{index}]'
+            if item['name'] in names:
+                raise ModuleError(f"port name '{item['name']}' is listed twice", key=f'{key}.name')
+            names.add(item['name'])
+            mac = item.get('mac_address')
+            if mac:
+                try:
+                    eui = netaddr.EUI(mac)
+                except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+                    raise ModuleError(f"'{mac}' is not a MAC address", key=f'{key}.mac_address') from exc
+                if eui.words[0] & 1:
+                    raise ModuleError(f"{mac} is a multicast MAC; a port needs a unicast one",
+                                      key=f'{key}.mac_address')
+                mac = str(eui).replace('-', ':').lower()
+            fixed = []
+            for findex, entry in enumerate(item.get('fixed_ips') or []):
+                fkey = f'{key}.fixed_ips[{findex}]'
+                subnet = by_name.get(entry['subnet'])
+                if subnet is None:
+                    raise ModuleError(f"subnet '{entry['subnet']}' is not one of the subnets option's names",
+                                      key=f'{fkey}.subnet')
+                ip = entry.get('ip_address')
+                if ip:
+                    _inside(ip, subnet['cidr'], f'{fkey}.ip_address')
+                    ip = norm_ip(ip)
+                if subnet['auto_address'] and ip:
+                    # Neutron assigns the EUI-64 address of the port's MAC and refuses any other
+                    if not mac:
+                        raise ModuleError(
+                            f"port {item['name']}: {ip} cannot be chosen on subnet {subnet['name']} "
+                            f"({subnet['ipv6_mode']}): Neutron derives the address from the port's MAC "
+                            "(EUI-64). Give mac_address, or leave ip_address out", key=f'{fkey}.ip_address')
+                    want = eui64_address(subnet['cidr'], mac)
+                    if want != ip:
+                        raise ModuleError(
+                            f"port {item['name']}: on subnet {subnet['name']} ({subnet['ipv6_mode']}) the "
+                            f"port with MAC {mac} gets {want} (EUI-64), not {ip}; nothing was changed",
+                            key=f'{fkey}.ip_address')
+                fixed.append({'subnet': subnet['name'], 'ip_address': ip})
+            pairs = item.get('allowed_address_pairs')
+            for pindex, pair in enumerate(pairs or []):
+                try:
+                    norm_ip(pair['ip_address'])
+                except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+                    raise ModuleError(f"'{pair['ip_address']}' is not an address or CIDR",
+                                      key=f'{key}.allowed_address_pairs[{pindex}].ip_address') from exc
+            ports.append({'name': item['name'], 'kind': option, 'key': key, 'mac_address': mac,
+                          'fixed': fixed, 'security_groups': item.get('security_groups'),
+                          'pairs': pairs, 'description': item.get('description')})
+    router = params.get('router') or None
+    if params.get('external_network') and not router:
+        raise ModuleError('external_network needs a router (option router)', key='external_network')
+    return {'network': params['network'], 'subnets': subnets, 'router': router,
+            'external_network': (params.get('external_network') or None) if router else None,
+            'security_groups': groups, 'ports': ports}
 
-    sg = {k: sg_names.get(k) or f'{prefix}-{k}' for k in ('common', 'gateways', 'nodes')}
-    rules = {k: [] for k in sg}
-    for fam in families:
-        rules['common'].append(_rule(fam, 'egress', direction='egress'))
-        rules['common'].append(_rule(fam, 'ICMP' if fam == 'ipv4' else 'ICMPv6 (NDP)', 'icmp'))
-        if fam == 'ipv6' and str(network['ipv6'].get('mode', '')).startswith('dhcpv6'):
-            rules['common'].append(_rule(fam, 'DHCPv6', 'udp', 546, 547, prefix='fe80::/10'))
-        rules['gateways'].append(_rule(fam, 'BGP from nodes', 'tcp', 179, remote_group=sg['nodes']))
-        rules['gateways'].append(_rule(fam, 'VRRP between gateways', 'vrrp', remote_group=sg['gateways']))
-        if wireguard.get('port'):
-            rules['gateways'].append(_rule(fam, 'WireGuard', 'udp', int(wireguard['port'])))
-            if len(gateways) > 1 and wireguard.get('endpoint_sync_port'):
-                rules['gateways'].append(_rule(fam, 'WireGuard endpoint sync between gateways', 'udp',
-                                               int(wireguard['endpoint_sync_port']), remote_group=sg['gateways']))
-        rules['gateways'].append(_rule(fam, 'Kubernetes API on the VIPs', 'tcp', api_port))
-        rules['nodes'].append(_rule(fam, 'BGP from gateways', 'tcp', 179, remote_group=sg['gateways']))
-        rules['nodes'].append(_rule(fam, 'Kubernetes API from the gateways (HAProxy)', 'tcp', api_port,
-                                    remote_group=sg['gateways']))
-        if opts.get('intra_cluster', True):
-            rules['nodes'].append(_rule(fam, 'cluster-internal', remote_group=sg['nodes']))
-        if vxlan:
-            rules['nodes'].append(_rule(fam, 'Calico VXLAN', 'udp', 4789, remote_group=sg['nodes']))
-        if fam == 'ipv4' and 'IPIP' in encaps.get('ipv4', '').upper():
-            rules['nodes'].append(_rule(fam, 'Calico IPIP', '4', remote_group=sg['nodes']))
-    if opts.get('security_groups', True):
-        spec['security_groups'] = [{'name': sg[k], 'description': f'dualstack.k8s {k}', 'rules': rules[k]}
-                                   for k in ('common', 'gateways', 'nodes')]
-    else:
-        spec['security_groups'] = []
-    use_sg = bool(spec['security_groups'])
 
-    routed = opts.get('routed_address_pairs', True)
-    vip_pairs = [vips[f] for f in families if vips.get(f)]
-    ports = []
-    for host, data in hosts.items():
-        is_gw = host in gateways
-        pairs = list(vip_pairs) if is_gw else []
-        if routed and is_gw:
-            pairs += [wireguard[f]['cidr'] for f in families if wireguard.get(f)]
-        if routed and not is_gw:
-            pairs += [cidr for cidr in k8s.get('pod_subnets') or []
-                      if encaps.get('ipv4' if ip_version(cidr) == 4 else 'ipv6', 'None') == 'None']
-        ports.append({'name': port_names.get(host) or f'{prefix}-{host}', 'host': host,
-                      'fixed': {f: data[f] for f in families if data.get(f)},
-                      'security_groups': ([sg['common'], sg['gateways' if is_gw else 'nodes']]
-                                          if use_sg else None),
-                      'pairs': [{'ip_address': ip} for ip in pairs]})
-    for fam in families:
-        if vips.get(fam):
-            ports.append({'name': vip_port_names.get(fam) or f'{prefix}-vip-{fam}', 'vip': fam,
-                          'fixed': {fam: vips[fam]}, 'security_groups': None, 'pairs': []})
-    spec['ports'] = ports
-    return spec
+def _inside(address, cidr, key):
+    try:
+        ok = netaddr.IPNetwork(str(address)).ip in netaddr.IPNetwork(cidr)
+    except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+        raise ModuleError(f"'{address}' is not an IP address", key=key) from exc
+    if not ok:
+        raise ModuleError(f"{address} is outside {cidr}", key=key)
 
 
 def _one(items, name, kind, key):
@@ -643,12 +628,17 @@ def _brief(resource, *keys):
 
 
 class PlanReconciler:
-    """Converge the plan's Neutron resources with few requests (filtered lists, bulk creates)."""
+    """Converge a cluster's Neutron spec with few requests (filtered lists, bulk creates).
+
+    Every op is computed (and every refusal raised) before the first write; a resource that does
+    not exist yet is referred to by a placeholder id ``(new <kind> <name>)``, replaced by the real
+    id once it is created (and shown as is in check mode)."""
 
     def __init__(self, base, client, spec, purge=False):
         self.base, self.client, self.spec, self.purge = base, client, spec, purge
         self.check = base.check_mode
         self.warnings = []
+        self.ids = {}  # placeholder -> real id
 
     def _new_id(self, kind, name):
         return f'(new {kind} {name})'
@@ -656,11 +646,21 @@ class PlanReconciler:
     def _label(self, kind, name):
         return f'{kind} {name}'
 
+    def _resolve(self, value):
+        if isinstance(value, str):
+            return self.ids.get(value, value)
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        return value
+
     def _bulk(self, kind, ops):
         """Record and run creates of one kind as ONE request, updates one by one."""
         creates = [op for op in ops if op.action == 'create']
         results = {}
         for op in ops:
+            op.body, op.after = self._resolve(op.body), self._resolve(op.after)
             self.base.record(op.label, op.before, op.after)
             if op.action == 'update':
                 results[op.label] = op.current if self.check else \
@@ -672,6 +672,8 @@ class PlanReconciler:
                 made = [dict(op.body, id=self._new_id(kind, op.body.get('name'))) for op in creates]
             else:
                 made = self.client.create_many(kind, [op.body for op in creates], [op.label for op in creates])
+                for res in made:
+                    self.ids[self._new_id(kind, res.get('name'))] = res['id']
             results.update({op.label: res for op, res in zip(creates, made)})
         return results
 
@@ -679,88 +681,137 @@ class PlanReconciler:
     def present(self):
         spec, client = self.spec, self.client
         ext_name = spec['external_network']
-        names = [spec['network']] + ([ext_name] if ext_name and spec['router'] else [])
+        names = [spec['network']] + ([ext_name] if ext_name else [])
         nets = client.list('network', name=names)
-        net = _one([n for n in nets if not n.get('router:external')], spec['network'], 'network', 'network_name')
+        net = _one([n for n in nets if not n.get('router:external')], spec['network'], 'network', 'network')
         ext = None
-        if ext_name and spec['router']:
-            ext = _one([n for n in nets if n.get('router:external')], ext_name, 'network',
-                       spec['external_network_key'])
+        if ext_name:
+            ext = _one([n for n in nets if n.get('router:external')], ext_name, 'network', 'external_network')
             if ext is None:
                 raise ModuleError(f"external network '{ext_name}' not found (or not router:external); "
-                                  f"nothing was changed. Fix {spec['external_network_key']}",
-                                  resource='router', key=spec['external_network_key'])
+                                  "nothing was changed. Fix external_network",
+                                  resource='router', key='external_network')
         subnets = client.list('subnet', network_id=net['id']) if net else []
         ports = client.list('port', network_id=net['id']) if net else []
         router = None
         if spec['router']:
-            router = _one(client.list('router', name=spec['router']), spec['router'], 'router', 'router_name')
-        sg_names = [g['name'] for g in spec['security_groups']]
-        groups = client.list('security_group', name=sg_names) if sg_names else []
+            router = _one(client.list('router', name=spec['router']), spec['router'], 'router', 'router')
+        managed = [g['name'] for g in spec['security_groups']]
+        wanted = set(managed)
+        wanted.update(r['remote_group'] for g in spec['security_groups'] for r in g.get('rules') or []
+                      if r.get('remote_group'))
+        wanted.update(n for p in spec['ports'] for n in p['security_groups'] or [])
+        groups = client.list('security_group', name=sorted(wanted)) if wanted else []
 
-        # compute every op that can fail validation before the first write
+        # -- every op, and every refusal, before the first write
         net_op = prepare('network', self._label('network', spec['network']), {'name': spec['network']}, net)
-        subnet_ops = []
-        for item in spec['subnets']:
-            current = _one(subnets, item['name'], 'subnet', f"network.{item['family']}")
-            body = subnet_body(item['name'], net['id'] if net else None, item['cidr'],
-                               gateway_ip=item['gateway_ip'], enable_dhcp=True,
-                               dns_nameservers=item['dns_nameservers'] or None,
-                               allocation_pools=item['allocation_pools'], ipv6_ra_mode=item['mode'],
-                               key_prefix=f"network.{item['family']}.")
-            if current is None and item['family'] == 'ipv6' and not item['dns_nameservers']:
+        net_id = net['id'] if net else self._new_id('network', spec['network'])
+        subnet_ops, subnet_ids = [], {}
+        for index, item in enumerate(spec['subnets']):
+            current = _one(subnets, item['name'], 'subnet', f'subnets[{index}].name')
+            body = subnet_body(item['name'], net_id, item['cidr'], gateway_ip=item.get('gateway_ip'),
+                               enable_dhcp=item.get('enable_dhcp', True),
+                               dns_nameservers=item.get('dns_nameservers') or None,
+                               allocation_pools=item.get('allocation_pools') or None,
+                               ipv6_ra_mode=item['ipv6_mode'], key_prefix=f'subnets[{index}].')
+            if current is None and not item.get('dns_nameservers'):
                 body.pop('dns_nameservers', None)
             subnet_ops.append(prepare('subnet', self._label('subnet', item['name']), body, current))
-        sg_current = {g['name']: _one(groups, g['name'], 'security group', 'security_groups')
-                      for g in spec['security_groups']}
+            subnet_ids[item['name']] = current['id'] if current else self._new_id('subnet', item['name'])
+        sg_current = {name: _one(groups, name, 'security group', 'security_groups') for name in managed}
+        sg_ids = {g['name']: g['id'] for g in groups}
+        sg_ids.update({name: (cur['id'] if cur else self._new_id('security_group', name))
+                       for name, cur in sg_current.items()})
+        missing = sorted(n for n in wanted if n not in sg_ids)
+        if missing:
+            raise ModuleError(f"security group(s) {', '.join(missing)} neither listed in security_groups "
+                              "nor found in Neutron; nothing was changed", key='security_groups')
+        auto = {s['name'] for s in spec['subnets'] if s['auto_address']}
+        port_ops = [self._port_op(item, ports, net_id, subnet_ids, sg_ids, auto) for item in spec['ports']]
 
         # 1. network
         net = apply_op(self.base, client, net_op) if net_op.action else net
-        net_id = net['id'] or self._new_id('network', spec['network'])
-        for op in subnet_ops:
-            if op.action == 'create':
-                op.body['network_id'] = net_id
-                op.after['network_id'] = net_id
+        if net_op.action == 'create' and not self.check:
+            self.ids[net_id] = net['id']
         # 2. subnets
         made = self._bulk('subnet', subnet_ops)
-        subnet_by_family = {item['family']: made[op.label] for item, op in zip(spec['subnets'], subnet_ops)}
+        subnet_by_name = {item['name']: made[op.label] for item, op in zip(spec['subnets'], subnet_ops)}
         # 3. security groups + rules
-        sg_ids = self._security_groups(sg_current)
+        self._security_groups(sg_current, sg_ids)
         # 4. router (+ gateway) and 5. its interfaces for our subnets
-        router = self._router(router, ext, ports, subnet_by_family)
+        router = self._router(router, ext, ports, subnet_by_name)
         # 6. ports
-        port_results = self._ports(ports, net_id, subnet_by_family, sg_ids)
-        return self._result(net, subnet_by_family, router, port_results, sg_ids)
+        results = self._bulk('port', port_ops)
+        port_results = [(item, results[op.label]) for item, op in zip(spec['ports'], port_ops)]
+        if not self.check:
+            self._check_addresses(port_results, subnet_by_name)
+        return self._result(net, subnet_by_name, router, port_results, sg_ids)
 
-    def _security_groups(self, current):
+    def _port_op(self, item, ports, net_id, subnet_ids, sg_ids, auto):
+        current = _one(ports, item['name'], 'port', f"{item['key']}.name")
+        fixed = [{'subnet_id': subnet_ids[f['subnet']], 'ip_address': f['ip_address']} for f in item['fixed']]
+        auto_ids = {subnet_ids[name] for name in auto}
+        if current is not None:
+            # Neutron gives EVERY port an address on each auto-address subnet and keeps it whatever
+            # the request says: it is part of the target even with purge (else a PUT every run)
+            named = {f['subnet_id'] for f in fixed}
+            fixed += [{'subnet_id': f['subnet_id'], 'ip_address': f['ip_address']}
+                      for f in current.get('fixed_ips') or []
+                      if f['subnet_id'] in auto_ids and f['subnet_id'] not in named]
+        groups = [sg_ids[n] for n in item['security_groups']] if item['security_groups'] is not None else None
+        targets = port_targets(current, fixed, item['pairs'], groups, purge_fixed_ips=self.purge,
+                               purge_pairs=self.purge, purge_security_groups=self.purge)
+        desired = dict(targets, name=item['name'], mac_address=item['mac_address'],
+                       description=item['description'])
+        if current is None:
+            desired['network_id'] = net_id
+            if groups is None:
+                desired['security_groups'] = []
+        op = prepare_port(self._label('port', item['name']), desired, current)
+        if op.action == 'create':
+            # SLAAC / DHCPv6-stateless: name the subnet only; Neutron assigns the EUI-64 address of
+            # the MAC (older releases refuse even that address when it is given explicitly)
+            op.body['fixed_ips'] = [{'subnet_id': f['subnet_id']} if f['subnet_id'] in auto_ids else f
+                                    for f in op.body.get('fixed_ips', [])]
+        return op
+
+    def _check_addresses(self, port_results, subnet_by_name):
+        """Every port holds the addresses the inputs name (on an auto-address subnet: the EUI-64 one)."""
+        for item, port in port_results:
+            have = {(f['subnet_id'], norm_ip(f['ip_address'])) for f in (port or {}).get('fixed_ips', [])}
+            for fixed in item['fixed']:
+                subnet = subnet_by_name[fixed['subnet']]
+                want = fixed['ip_address']
+                if want and (subnet['id'], want) not in have:
+                    got = sorted(ip for sid, ip in have if sid == subnet['id'])
+                    why = (f": the cloud did not keep mac_address {item['mac_address']} (EUI-64)"
+                           if subnet['auto_address'] else '')
+                    raise ModuleError(
+                        f"port {item['name']} has {got} on subnet {subnet['name']}, expected {want}{why}",
+                        resource=f"port {item['name']}", key=f"{item['key']}.fixed_ips")
+
+    def _security_groups(self, current, sg_ids):
         client = self.client
-        ops = []
-        for group in self.spec['security_groups']:
-            desired = {'name': group['name'], 'description': group['description']}
-            op = prepare('security_group', self._label('security_group', group['name']), desired,
-                         current[group['name']], create_only=())
-            ops.append(op)
-        # record group + rule changes together, so the diff shows one entry per group
+        groups = self.spec['security_groups']
+        ops = [prepare('security_group', self._label('security_group', g['name']),
+                       {'name': g['name'], 'description': g.get('description')}, current[g['name']],
+                       create_only=()) for g in groups]
         creates = [op for op in ops if op.action == 'create']
         made = []
         if creates and not self.check:
             made = client.create_many('security_group', [op.body for op in creates], [op.label for op in creates])
-        ids = {}
-        for group, op in zip(self.spec['security_groups'], ops):
-            cur = current[group['name']]
-            if op.action == 'create':
-                res = made[creates.index(op)] if made else None
-                ids[group['name']] = res['id'] if res else self._new_id('security_group', group['name'])
-            else:
-                ids[group['name']] = cur['id']
-                if op.action == 'update' and not self.check:
-                    client.update('security_group', cur['id'], op.body, op.label)
+            for res in made:
+                self.ids[self._new_id('security_group', res['name'])] = res['id']
+        for group, op in zip(groups, ops):
+            if op.action == 'update' and not self.check:
+                client.update('security_group', current[group['name']]['id'], op.body, op.label)
+        ids = {name: self._resolve(gid) for name, gid in sg_ids.items()}
         names = {v: k for k, v in ids.items()}
         new_rules, old_rules = [], []
-        for group, op in zip(self.spec['security_groups'], ops):
+        for group, op in zip(groups, ops):
             cur = current[group['name']]
             desired = []
-            for rule in group['rules']:
+            for rule in group.get('rules') or []:
                 body = {k: v for k, v in rule.items() if k != 'remote_group'}
                 body['remote_group_id'] = ids[rule['remote_group']] if rule.get('remote_group') else None
                 body['security_group_id'] = ids[group['name']]
@@ -785,7 +836,7 @@ class PlanReconciler:
                 client.delete('security_group_rule', rule['id'], 'security group rule')
         return ids
 
-    def _router(self, router, ext, ports, subnet_by_family):
+    def _router(self, router, ext, ports, subnet_by_name):
         spec, client = self.spec, self.client
         if not spec['router']:
             return None
@@ -795,20 +846,19 @@ class PlanReconciler:
             gateway = gateway_target(router, ext['id'])
             info = (router or {}).get('external_gateway_info') or {}
             if gateway is None and info:
-                # every cluster family needs an external address; add the missing ones (keeping all)
+                # every family of our subnets needs an external address; add the missing ones (keeping all)
                 have = {ip_version(f['ip_address']) for f in info.get('external_fixed_ips') or []}
-                missing = [f for f in spec['families'] if (4 if f == 'ipv4' else 6) not in have]
+                missing = {s['ip_version'] for s in spec['subnets']} - have
                 if missing:
-                    ext_subnets = client.list('subnet', network_id=ext['id'])
-                    add = [{'subnet_id': s['id']} for s in ext_subnets
-                           if ('ipv4' if s['ip_version'] == 4 else 'ipv6') in missing]
+                    add = [{'subnet_id': s['id']} for s in client.list('subnet', network_id=ext['id'])
+                           if s['ip_version'] in missing]
                     if add:
                         gateway = gateway_target(router, ext['id'], fixed_ips=add)
         op = prepare_router(label, spec['router'], router, {}, gateway)
         router = apply_op(self.base, client, op) if op.action else router
         router_id = router['id'] or self._new_id('router', spec['router'])
         attached = attached_subnets(ports, router_id)
-        for fam, subnet in subnet_by_family.items():
+        for subnet in subnet_by_name.values():
             if subnet['id'] in attached:
                 continue
             if_label = f"router_interface {spec['router']}:{subnet['name']}"
@@ -817,48 +867,28 @@ class PlanReconciler:
                 client.router_interface(router_id, subnet['id'], add=True, label=if_label)
         return router
 
-    def _ports(self, ports, net_id, subnet_by_family, sg_ids):
-        ops, items = [], []
-        for item in self.spec['ports']:
-            current = _one(ports, item['name'], 'port', 'hosts')
-            fixed = [{'subnet_id': subnet_by_family[f]['id'], 'ip_address': ip} for f, ip in item['fixed'].items()]
-            groups = [sg_ids[n] for n in item['security_groups']] if item['security_groups'] is not None else None
-            targets = port_targets(current, fixed, item['pairs'], groups, purge_fixed_ips=self.purge,
-                                   purge_pairs=self.purge, purge_security_groups=self.purge)
-            desired = dict(targets, name=item['name'])
-            if current is None:
-                desired['network_id'] = net_id
-                if groups is None:
-                    desired['security_groups'] = []
-            ops.append(prepare_port(self._label('port', item['name']), desired, current))
-            items.append(item)
-        results = self._bulk('port', ops)
-        return [(item, results[op.label]) for item, op in zip(items, ops)]
-
-    def _result(self, net, subnet_by_family, router, port_results, sg_ids):
+    def _result(self, net, subnet_by_name, router, port_results, sg_ids):
         out = {'network': _brief(net),
-               'subnets': {f: _brief(s, 'cidr', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode')
-                           for f, s in subnet_by_family.items()},
+               'subnets': {name: _brief(s, 'cidr', 'gateway_ip', 'ipv6_ra_mode', 'ipv6_address_mode')
+                           for name, s in subnet_by_name.items()},
                'router': _brief(router, 'external_gateway_info'),
-               'security_groups': sg_ids, 'ports': {}, 'vip_ports': {}}
+               'security_groups': {name: self._resolve(gid) for name, gid in sg_ids.items()
+                                   if name in {g['name'] for g in self.spec['security_groups']}},
+               'ports': {}, 'vip_ports': {}}
         for item, port in port_results:
-            brief = _brief(port, 'mac_address', 'fixed_ips', 'allowed_address_pairs')
-            if item.get('vip'):
-                out['vip_ports'][item['vip']] = brief
-            else:
-                out['ports'][item['host']] = brief
+            out[item['kind']][item['name']] = _brief(port, 'mac_address', 'fixed_ips', 'allowed_address_pairs')
         return out
 
     # -- absent -------------------------------------------------------------------------------
     def absent(self):
         spec, client = self.spec, self.client
-        net = _one(client.list('network', name=spec['network']), spec['network'], 'network', 'network_name')
+        net = _one(client.list('network', name=spec['network']), spec['network'], 'network', 'network')
         ports = client.list('port', network_id=net['id']) if net else []
         subnets = client.list('subnet', network_id=net['id']) if net else []
         router = None
         router_ports = []
         if spec['router']:
-            router = _one(client.list('router', name=spec['router']), spec['router'], 'router', 'router_name')
+            router = _one(client.list('router', name=spec['router']), spec['router'], 'router', 'router')
             if router:
                 router_ports = router_interface_ports(client.list('port', device_id=router['id']), router['id'])
         sg_names = [g['name'] for g in spec['security_groups']]
@@ -872,10 +902,10 @@ class PlanReconciler:
                    and not str(p.get('device_owner', '')).startswith('network:dhcp')]
         if foreign:
             raise ModuleError(
-                f"network {spec['network']} still has ports this plan does not manage: "
+                f"network {spec['network']} still has ports these inputs do not list: "
                 + ', '.join(f"{p.get('name') or p['id']} ({p.get('device_owner') or 'no owner'})" for p in foreign)
                 + '; remove or detach them first. Nothing was changed.',
-                resource=f"network {spec['network']}", key='network_name')
+                resource=f"network {spec['network']}", key='ports')
 
         for port in our_ports:
             apply_op(self.base, client, prepare_delete('port', self._label('port', port['name']), port,
@@ -893,8 +923,8 @@ class PlanReconciler:
                     if not self.check:
                         client.router_interface(router['id'], subnet_id, add=False, label=if_label)
             if keep_router:
-                self.warnings.append(f"router {spec['router']} kept: it has interfaces on subnets this "
-                                     'plan does not manage (they were left alone)')
+                self.warnings.append(f"router {spec['router']} kept: it has interfaces on subnets these "
+                                     'inputs do not list (they were left alone)')
             else:
                 apply_op(self.base, client, prepare_delete('router', self._label('router', spec['router']),
                                                            router, ('name', 'external_gateway_info')))

@@ -7,36 +7,96 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kubeadm_config
-short_description: Write a node's kubeadm configuration (v1beta4) from the dualstack.k8s plan
+short_description: Write a node's kubeadm configuration (v1beta4) for a dual-stack cluster
 version_added: 0.1.0
 description:
-  - Renders the C(kubeadm.k8s.io/v1beta4) configuration of one Kubernetes node from the address plan
-    and writes it to O(dest) with mode C(0600) (it holds the bootstrap token).
-  - The first control-plane node gets C(InitConfiguration), C(ClusterConfiguration),
-    C(KubeletConfiguration) and C(KubeProxyConfiguration); other control-plane nodes a
-    C(JoinConfiguration) with a C(controlPlane) block; workers a plain C(JoinConfiguration).
-  - Dual-stack C(networking.podSubnet)/C(serviceSubnet) and the kubelet C(node-ip) follow the plan's
-    family order; C(nodeRegistration.kubeletExtraArgs) and C(controllerManager.extraArgs) use
-    v1beta4's list form.
-  - The plan is checked against kubeadm's own rules first (at most two CIDRs, one per family;
-    at most 20 service host bits; node mask within [pod prefix, pod prefix + 16]; advertise address
-    family; bracketed IPv6 endpoint; node-ip order). A violation fails the module and names the
-    config key; nothing is written.
+  - Renders the C(kubeadm.k8s.io/v1beta4) configuration of one Kubernetes node from plain
+    parameters and writes it to O(dest) with mode C(0600) (it holds the bootstrap token).
+  - O(node_kind=init) (the first control-plane node) gets C(InitConfiguration),
+    C(ClusterConfiguration), C(KubeletConfiguration) and C(KubeProxyConfiguration);
+    O(node_kind=control-plane) a C(JoinConfiguration) with a C(controlPlane) block;
+    O(node_kind=worker) a plain C(JoinConfiguration).
+  - Dual-stack C(networking.podSubnet)/C(serviceSubnet) and the kubelet C(node-ip) keep the order
+    given (primary family first); C(nodeRegistration.kubeletExtraArgs) and
+    C(controllerManager.extraArgs) use v1beta4's list form; the node CIDR mask is always passed as
+    the family-specific C(node-cidr-mask-size-ipv4)/C(-ipv6), which kubeadm validates.
+  - Joins pin the cluster CA (C(discovery.bootstrapToken.caCertHashes)). Without O(ca_cert_hashes)
+    the file carries a placeholder hash that makes C(kubeadm join) fail closed; skipping the CA
+    check takes the explicit O(unsafe_skip_ca_verification=true).
+  - Why a module and not M(ansible.builtin.template) - the v1beta4 documents are built as data and
+    emitted by one deterministic YAML writer shared with calico_manifests (byte-identical output on
+    every ansible-core version, golden-tested), and the module returns the rendered documents with
+    the bootstrap token masked.
+  - The parameters are trusted to be consistent (the dualstack.k8s.config inventory checks the
+    config against kubeadm's rules before it computes them); the module checks only that what
+    a node kind needs is there and the syntax of the token and CA hashes.
   - Runs on the managed node with the Python standard library only.
 options:
-  plan:
+  node_kind:
     description:
-      - The address plan (inventory variable C(dualstack_plan), see C(docs/plan-contract.md)).
-    type: dict
-    required: true
-  host:
-    description:
-      - The plan host name of the node (normally C(inventory_hostname)).
+      - V(init) for the node that runs C(kubeadm init), V(control-plane) for further control-plane
+        nodes, V(worker) for workers.
     type: str
     required: true
-  dest:
+    choices: [init, control-plane, worker]
+  node_name:
+    description: C(nodeRegistration.name), the Kubernetes node name.
+    type: str
+    required: true
+  node_ips:
     description:
-      - Path of the configuration file.
+      - The node's addresses for kubelet's C(node-ip), primary family first (one per family).
+    type: list
+    elements: str
+    required: true
+  control_plane_endpoint:
+    description:
+      - C(host:port) of the API (a VIP or DNS name; an IPv6 literal in brackets, C([fd00::fe]:6443)).
+        C(controlPlaneEndpoint) on init, the discovery endpoint on joins.
+    type: str
+    required: true
+  advertise_address:
+    description: C(localAPIEndpoint.advertiseAddress) of a control-plane node. Default the first of O(node_ips).
+    type: str
+  bind_port:
+    description: C(localAPIEndpoint.bindPort) of a control-plane node.
+    type: int
+    default: 6443
+  cluster_name:
+    description: C(clusterName) (init only).
+    type: str
+    default: kubernetes
+  dns_domain:
+    description: C(networking.dnsDomain) and kubelet's C(clusterDomain) (init only).
+    type: str
+    default: cluster.local
+  kubernetes_version:
+    description:
+      - C(kubernetesVersion) (init only; required there) - an exact C(v1.34.2) or a minor C(1.34),
+        written as C(stable-1.34).
+    type: str
+  pod_subnets:
+    description: Pod CIDRs, primary family first, at most one per family (init only; required there).
+    type: list
+    elements: str
+    default: []
+  service_subnets:
+    description: Service CIDRs, primary family first, at most one per family (init only; required there).
+    type: list
+    elements: str
+    default: []
+  node_mask_sizes:
+    description:
+      - Node CIDR mask size per family (keys V(ipv4)/V(ipv6)), one for each pod subnet's family (init only).
+    type: dict
+    default: {}
+  cert_sans:
+    description: C(apiServer.certSANs) (init only) - the VIPs and the endpoint's DNS name.
+    type: list
+    elements: str
+    default: []
+  dest:
+    description: Path of the configuration file.
     type: path
     default: /etc/kubernetes/kubeadm-config.yaml
   bootstrap_token:
@@ -48,11 +108,17 @@ options:
     default: abcdef.0123456789abcdef
   ca_cert_hashes:
     description:
-      - C(sha256:<hex>) hashes of the cluster CA for C(discovery.bootstrapToken.caCertHashes).
-      - When empty, joins use C(unsafeSkipCAVerification) (lab use only).
+      - C(sha256:<hex>) hashes of the cluster CA's public key for C(discovery.bootstrapToken.caCertHashes)
+        (joins). Empty - a placeholder hash that pins nothing real (C(kubeadm join) fails with it).
     type: list
     elements: str
     default: []
+  unsafe_skip_ca_verification:
+    description:
+      - Joins trust whatever answers at the endpoint (C(unsafeSkipCAVerification), no CA pinning).
+        Only for throw-away labs; ignored when O(ca_cert_hashes) is given.
+    type: bool
+    default: false
   certificate_key:
     description:
       - Key that decrypts the control-plane certificates uploaded by C(kubeadm init --upload-certs);
@@ -62,11 +128,6 @@ options:
     description:
       - C(nodeRegistration.criSocket), e.g. C(unix:///run/containerd/containerd.sock). kubeadm
         detects it when omitted.
-    type: str
-  kubernetes_version:
-    description:
-      - Exact Kubernetes version (C(v1.34.2)) for C(kubernetesVersion), e.g. from
-        C(kubeadm version -o short). Defaults to the plan's version (C(stable-X.Y) for a minor-only one).
     type: str
 author:
   - dualstack.k8s contributors (@dualstack-k8s)
@@ -79,23 +140,31 @@ attributes:
     description: Returns the file before and after.
   idempotent:
     support: full
-    description: An unchanged plan gives a byte-identical file and C(changed=false).
+    description: Unchanged parameters give a byte-identical file and C(changed=false).
 """
 
 EXAMPLES = r"""
-- name: Write the kubeadm configuration of this node
+- name: First control-plane node of a dual-stack, IPv6-primary cluster
   dualstack.k8s.kubeadm_config:
-    plan: "{{ dualstack_plan }}"
-    host: "{{ inventory_hostname }}"
-    bootstrap_token: "{{ kubeadm_bootstrap_token }}"
+    node_kind: init
+    node_name: master1
+    node_ips: ["fd00:10::14", "10.0.0.20"]
+    control_plane_endpoint: "[fd00:10::fe]:6443"
+    kubernetes_version: "1.34"
+    pod_subnets: ["fd20:244::/56", "10.244.0.0/16"]
+    service_subnets: ["fd20:96::/108", "10.96.0.0/16"]
+    node_mask_sizes: {ipv6: 72, ipv4: 24}
+    cert_sans: ["fd00:10::fe", "10.0.0.254"]
+    bootstrap_token: "{{ vault_kubeadm_token }}"
 
-- name: Render to another path in check mode, with the exact kubeadm version
+- name: A worker, pinning the cluster CA
   dualstack.k8s.kubeadm_config:
-    plan: "{{ dualstack_plan }}"
-    host: master1
-    dest: /tmp/kubeadm-master1.yaml
-    kubernetes_version: v1.34.2
-  check_mode: true
+    node_kind: worker
+    node_name: worker1
+    node_ips: ["fd00:10::32", "10.0.0.50"]
+    control_plane_endpoint: "[fd00:10::fe]:6443"
+    bootstrap_token: "{{ vault_kubeadm_token }}"
+    ca_cert_hashes: ["sha256:{{ ca_hash }}"]
 """
 
 RETURN = r"""
@@ -105,7 +174,7 @@ dest:
   type: str
   sample: /etc/kubernetes/kubeadm-config.yaml
 node_kind:
-  description: C(init) (first control-plane node), C(join-control-plane) or C(join-worker).
+  description: C(init), C(join-control-plane) or C(join-worker).
   returned: success
   type: str
   sample: init
@@ -124,58 +193,78 @@ placeholder_token:
   description: Whether the bootstrap token is still the placeholder.
   returned: success
   type: bool
+placeholder_ca_hash:
+  description: Whether a join file carries the placeholder CA hash (no O(ca_cert_hashes) given).
+  returned: success
+  type: bool
 errors:
-  description: The kubeadm rules the plan breaks, each with the config C(key) and the C(reason).
-  returned: failure on an invalid plan
+  description: Missing or malformed parameters, each with the parameter C(key) and the C(reason).
+  returned: failure
   type: list
   elements: dict
-  sample: [{"key": "kubernetes.service_subnet_v6", "reason": "fd00::/96 has 32 host bits"}]
+  sample: [{"key": "node_mask_sizes", "reason": "no ipv6 mask for the pod subnet fd00::/56"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dualstack.k8s.plugins.module_utils.files import exit_with_diff
 from ansible_collections.dualstack.k8s.plugins.module_utils.kubeadm import (
+    KIND_LABEL,
+    NODE_KINDS,
     PLACEHOLDER_TOKEN,
-    KubeadmError,
     dump_yaml,
     ensure_files,
     file_header,
+    input_errors,
     node_ip_arg,
-    node_kind,
+    placeholder_ca_hash,
     render_kubeadm,
 )
 
 ARGUMENT_SPEC = dict(
-    plan=dict(type="dict", required=True),
-    host=dict(type="str", required=True),
+    node_kind=dict(type="str", required=True, choices=list(NODE_KINDS)),
+    node_name=dict(type="str", required=True),
+    node_ips=dict(type="list", elements="str", required=True),
+    control_plane_endpoint=dict(type="str", required=True),
+    advertise_address=dict(type="str"),
+    bind_port=dict(type="int", default=6443),
+    cluster_name=dict(type="str", default="kubernetes"),
+    dns_domain=dict(type="str", default="cluster.local"),
+    kubernetes_version=dict(type="str"),
+    pod_subnets=dict(type="list", elements="str", default=[]),
+    service_subnets=dict(type="list", elements="str", default=[]),
+    node_mask_sizes=dict(type="dict", default={}),
+    cert_sans=dict(type="list", elements="str", default=[]),
     dest=dict(type="path", default="/etc/kubernetes/kubeadm-config.yaml"),
     bootstrap_token=dict(type="str", default=PLACEHOLDER_TOKEN, no_log=True),
     ca_cert_hashes=dict(type="list", elements="str", default=[]),
+    unsafe_skip_ca_verification=dict(type="bool", default=False),
     certificate_key=dict(type="str", no_log=True),
     cri_socket=dict(type="str"),
-    kubernetes_version=dict(type="str"),
 )
 FILE_MODE = 0o600
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
-    plan, host = p["plan"], p["host"]
-    options = dict(token=p["bootstrap_token"], ca_cert_hashes=p["ca_cert_hashes"], cri_socket=p["cri_socket"],
-                   certificate_key=p["certificate_key"], kubernetes_version_override=p["kubernetes_version"])
-    try:
-        documents = render_kubeadm(plan, host, **options)
-        text = dump_yaml(documents, header=file_header(plan, host, p["bootstrap_token"]))
-        kind = node_kind(plan, host)
-    except KubeadmError as exc:
-        module.fail_json(msg=str(exc), dest=p["dest"],
-                         errors=exc.as_list())
-    except (KeyError, TypeError) as exc:
-        module.fail_json(msg="the plan lacks %s: pass the inventory's dualstack_plan" % exc, dest=p["dest"])
+    p = dict(module.params)
+    masks = {}
+    for fam, value in (p["node_mask_sizes"] or {}).items():
+        try:
+            masks[fam] = int(value)
+        except (TypeError, ValueError):
+            masks[fam] = value
+    p["node_mask_sizes"] = masks
+    errors = input_errors(p)
+    if errors:
+        module.fail_json(msg="kubeadm_config: " + "; ".join("%s: %s" % e for e in errors), dest=p["dest"],
+                         errors=[dict(key=k, reason=r) for k, r in errors])
+    documents = render_kubeadm(p)
+    text = dump_yaml(documents, header=file_header(p))
     changed, dummy, diffs = ensure_files(module, {p["dest"]: text}, FILE_MODE)
-    result = dict(changed=changed, dest=p["dest"], node_kind=kind, node_ip=node_ip_arg(plan["hosts"][host]),
-                  documents=documents, placeholder_token=p["bootstrap_token"] == PLACEHOLDER_TOKEN)
+    result = dict(changed=changed, dest=p["dest"], node_kind=KIND_LABEL[p["node_kind"]],
+                  node_ip=node_ip_arg(p["node_ips"]), documents=documents,
+                  placeholder_token=p["bootstrap_token"] == PLACEHOLDER_TOKEN,
+                  placeholder_ca_hash=placeholder_ca_hash(p))
     exit_with_diff(module, result, diffs[0] if diffs else None)
 
 

@@ -159,6 +159,8 @@ _HOST_RE = re.compile(r"^%s$" % _LABEL)
 def _dns_name(value):
     if not _DNS_NAME_RE.match(value or ""):
         raise ValueError("%r is not a valid DNS name (lower-case labels of a-z, 0-9 and '-')" % value)
+    if len(value) > 253:
+        raise ValueError("%r is %d characters long; a DNS name has at most 253 (RFC 1123)" % (value[:20] + "...", len(value)))
     return value
 
 
@@ -186,6 +188,9 @@ HostName = Annotated[str, AfterValidator(_host_name)]
 def _as_number(value):
     if value == 23456:
         raise ValueError("23456 is AS_TRANS (RFC 6793), reserved: use a private AS such as 64512-65534")
+    if value == 65535:
+        raise ValueError("65535 is reserved (RFC 7300) and must not be used in BGP: use a private AS such as "
+                         "64512-65534")
     return value
 
 
@@ -220,7 +225,8 @@ class Network(_Model):
     ipv4_gateway: Optional[IPv4Addr] = Field(None, description="Router address on the IPv4 subnet (default: first address + 1).")
     ipv6_gateway: Optional[IPv6Addr] = Field(
         None, description="Router address on the IPv6 subnet (default: first address + 1, i.e. ::1; not the subnet-router anycast address).")
-    dns_servers: List[AnyAddr] = Field([], description="DNS servers handed out on the node subnets.")
+    dns_servers: List[AnyAddr] = Field(
+        [], description="DNS servers handed out on the node subnets: no duplicates, at most 5 per family (Neutron).")
     gateway_offset: int = Field(
         10, ge=3, description="Offset from the subnet start of the first gateway's address. Offsets 2 .. gateway_offset-1 form the DHCP allocation pool.")
     control_plane_offset: int = Field(20, ge=3, description="Offset of the first control-plane node's address.")
@@ -243,7 +249,9 @@ class HostEntry(_Model):
 
 class Gateways(_Model):
     count: Optional[int] = Field(None, ge=1, le=32, description="Number of gateways, named <name_prefix>1..N (default 2). Exclusive with hosts.")
-    hosts: Optional[List[HostEntry]] = Field(None, min_length=1, description="Explicit gateways (name, optional ipv4/ipv6). Exclusive with count.")
+    hosts: Optional[List[HostEntry]] = Field(
+        None, min_length=1, max_length=32,
+        description="Explicit gateways (name, optional ipv4/ipv6), at most 32 (distinct VRRP priorities). Exclusive with count.")
     name_prefix: HostName = Field("gw", description="Name prefix of counted gateways.")
     as_number: AsNumber = Field(65000, description="BGP AS of the gateways (bird).")
     vip_v4: Optional[IPv4Addr] = Field(None, description="IPv4 VIP on the node subnet (default: second-to-last address).")
@@ -251,7 +259,9 @@ class Gateways(_Model):
     public_vip_v4: Optional[IPv4Addr] = Field(
         None, description="Address WireGuard clients connect to (a floating IP on OpenStack; a keepalived address on the lab's external network).")
     public_vip_v6: Optional[IPv6Addr] = Field(None, description="IPv6 address WireGuard clients connect to.")
-    vrrp_advert_int: float = Field(1.0, ge=0.01, le=40.95, description="keepalived advert_int in seconds (0.2 gives ~0.7 s failover).")
+    vrrp_advert_int: float = Field(
+        1.0, ge=0.01, le=40.95,
+        description="keepalived advert_int in seconds, 0.01-40.95 in steps of 0.01 (VRRPv3; 0.2 gives ~0.7 s failover).")
     vrrp_router_id: int = Field(51, ge=1, le=255, description="VRRP virtual_router_id (the v6 instance uses the same id; VRRPv3 separates families).")
     vrrp_preempt: bool = Field(True, description="Whether a recovered higher-priority gateway takes the VIPs back.")
     export_extra_v4: List[IPv4Cidr] = Field([], description="Extra IPv4 prefixes bird may export to the nodes besides the WireGuard subnet.")
@@ -274,7 +284,7 @@ class WireGuard(_Model):
     ipv6_cidr: Optional[IPv6Cidr] = Field(None, description="IPv6 client subnet (seed 004: wg_ipv6_cidr).")
     ipv6_gw: Optional[IPv6Iface] = Field(
         None, description='Gateway address on wg0, e.g. "fd01::1/120" (seed 004: wg_ipv6_gw; default: first address + 1).')
-    port: Port = Field(7777, description="UDP listen port.")
+    port: Port = Field(7777, description="UDP listen port (not 53, 68 or 546, which the gateways' own system holds).")
     endpoint_sync_port: Optional[Port] = Field(
         None, description="UDP port on which the gateways share the clients' endpoints, so that a new VIP holder "
         "starts the handshake at once after a failover (default: port + 1, or port - 1 for 65535).")
@@ -282,8 +292,9 @@ class WireGuard(_Model):
 
 
 class Kubernetes(_Model):
-    version: Annotated[str, Field(pattern=r"^1\.(2[1-9]|[3-9][0-9])(\.[0-9]+)?$")] = Field(
-        "1.34", description="Kubernetes minor (or patch) version, 1.21 or newer (dual-stack is GA in 1.21).")
+    version: Annotated[str, Field(pattern=r"^1\.(3[1-9]|[4-9][0-9])(\.[0-9]+)?$")] = Field(
+        "1.34", description="Kubernetes minor (or patch) version, 1.31 or newer (the rendered kubeadm.k8s.io/v1beta4 "
+                            "configuration needs kubeadm 1.31+).")
     control_plane_count: Optional[int] = Field(
         None, ge=1, le=9, description="Control-plane nodes <control_plane_prefix>1..N (default 1). Exclusive with control_plane.")
     control_plane: Optional[List[HostEntry]] = Field(None, min_length=1, description="Explicit control-plane nodes.")
@@ -293,13 +304,20 @@ class Kubernetes(_Model):
     worker_prefix: HostName = Field("worker", description="Name prefix of counted workers.")
     pod_subnet_v4: Optional[IPv4Cidr] = Field(None, description="IPv4 pod subnet (networking.podSubnet, Calico IPv4 pool).")
     pod_subnet_v6: Optional[IPv6Cidr] = Field(None, description="IPv6 pod subnet.")
-    service_subnet_v4: Optional[IPv4Cidr] = Field(None, description="IPv4 service subnet: /12 or smaller (kubeadm: at most 20 host bits).")
-    service_subnet_v6: Optional[IPv6Cidr] = Field(None, description="IPv6 service subnet: /108 or smaller (kubeadm: at most 20 host bits).")
+    service_subnet_v4: Optional[IPv4Cidr] = Field(
+        None, description="IPv4 service subnet: /12 to /28 (kubeadm: at most 20 host bits; as the first family it "
+                          "holds the DNS Service at its 10th address).")
+    service_subnet_v6: Optional[IPv6Cidr] = Field(
+        None, description="IPv6 service subnet: /108 to /124 (kubeadm: at most 20 host bits; as the first family it "
+                          "holds the DNS Service at its 10th address).")
     node_mask_v4: Optional[int] = Field(
         None, ge=0, le=32, description="node-cidr-mask-size-ipv4 (default 24, kept within [pod prefix, pod prefix + 16]).")
     node_mask_v6: Optional[int] = Field(None, ge=0, le=128, description="node-cidr-mask-size-ipv6 (default min(pod prefix + 16, 112), as yaook).")
-    api_port: Port = Field(6443, description="Kubernetes API port on the VIPs and control-plane nodes.")
-    control_plane_endpoint: Optional[DnsName] = Field(None, description="DNS name for controlPlaneEndpoint (default: the primary family's VIP).")
+    api_port: Port = Field(
+        6443, description="Kubernetes API port on the VIPs and control-plane nodes; not a port another daemon of "
+                          "those hosts holds (etcd, kubelet, BGP, sshd ...) nor in the NodePort range 30000-32767.")
+    control_plane_endpoint: Optional[DnsName] = Field(
+        None, description="DNS name for controlPlaneEndpoint, not an IP literal (default: the primary family's VIP).")
     network_plugin: Literal["calico"] = Field("calico", description='CNI; only "calico" (seed 004: k8s_network_plugin).')
 
 

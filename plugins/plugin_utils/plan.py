@@ -266,6 +266,28 @@ def build_plan(cfg):
     if cfg.openstack is not None:
         o = cfg.openstack
         prefix = o.name_prefix or cfg.cluster.name
+        # SLAAC / DHCPv6-stateless: Neutron gives a port on the IPv6 subnet exactly one address, the
+        # EUI-64 one of the port's MAC, and refuses any other. So the plan decides each host port's
+        # MAC (locally administered 02:00:00:<role offset + index>, or the MAC inside an explicit
+        # EUI-64 address) and the host's IPv6 address IS that EUI-64 address: node-ip, BGP
+        # neighbours, VRRP peers and backends all read the address the VM really gets.
+        auto_address = "ipv6" in fams and cfg.network.ipv6_mode in ("slaac", "dhcpv6-stateless")
+        port_macs = {}
+        if auto_address:
+            for spec in host_specs(cfg):
+                explicit = spec.explicit.get("ipv6")
+                iid = (int(netaddr.IPAddress(explicit)) & (2 ** 64 - 1)).to_bytes(8, "big") if explicit else None
+                if iid is not None and iid[3:5] == b"\xff\xfe":
+                    mac = bytes([iid[0] ^ 0x02, iid[1], iid[2], iid[5], iid[6], iid[7]])
+                else:  # offset-planned; an explicit non-EUI-64 address stays and neutron_plan refuses it
+                    offset = getattr(cfg.network, ROLE_OFFSET[spec.role]) + spec.index
+                    mac = b"\x02\x00\x00" + (offset & 0xFFFFFF).to_bytes(3, "big")
+                port_macs[spec.name] = ":".join("%02x" % b for b in mac)
+                if not explicit:
+                    host = hosts[spec.name]
+                    host["ipv6"] = str(netaddr.EUI(port_macs[spec.name]).ipv6(nets["ipv6"].first))
+                    host["node_ips"] = _ordered(fams, {f: host[f] for f in fams})
+                    host["primary_ip"] = host[primary]
         openstack = {
             "cloud": o.cloud,
             "external_network": o.external_network,
@@ -274,9 +296,14 @@ def build_plan(cfg):
             "network_name": "%s-net" % prefix,
             "subnet_names": {f: "%s-subnet-%s" % (prefix, f) for f in fams},
             "router_name": "%s-router" % prefix,
-            "security_groups": {"gateways": "%s-gateways" % prefix, "nodes": "%s-nodes" % prefix},
+            "security_groups": {k: "%s-%s" % (prefix, k) for k in ("common", "gateways", "nodes")},
             "port_names": {name: "%s-%s" % (prefix, name) for name in hosts},
-            "vip_port_names": {f: "%s-vip-%s" % (prefix, f) for f in fams},
+            # no IPv6 VIP port on an auto-address subnet: Neutron cannot reserve a non-EUI-64 address
+            # there, and never hands one out either (the VIP rides on allowed-address-pairs)
+            "vip_port_names": {f: "%s-vip-%s" % (prefix, f) for f in fams
+                               if not (f == "ipv6" and auto_address)},
+            "ipv6_auto_address": auto_address,
+            "port_macs": port_macs,
         }
 
     lab = None

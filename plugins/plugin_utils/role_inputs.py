@@ -70,7 +70,7 @@ def wireguard_inputs(plan, name):
     vips = _vips(plan)
     gateways = plan["groups"]["gateways"]
     primary = plan["cluster"]["primary_family"]
-    reply = {f: (plan["vips"].get("public_%s" % f) or vips[f]) for f in ("ipv4", "ipv6")}
+    reply = {f: (plan["vips"].get("public_%s" % f) or vips[f] or "") for f in ("ipv4", "ipv6")}
     return {
         "wireguard_interface": WIREGUARD_INTERFACE,
         "wireguard_port": wg["port"],
@@ -99,14 +99,20 @@ def keepalived_inputs(plan, name):
         "keepalived_vips": vips,
         "keepalived_vip_prefixlen": {f: (plan["network"][f] or {}).get("prefixlen", 32 if f == "ipv4" else 128)
                                      for f in ("ipv4", "ipv6")},
-        "keepalived_public_vips": {f: plan["vips"].get("public_%s" % f) for f in ("ipv4", "ipv6")},
+        "keepalived_public_vips": {f: plan["vips"].get("public_%s" % f) or "" for f in ("ipv4", "ipv6")},
         "keepalived_unicast_src": {f: host.get(f) for f in ("ipv4", "ipv6")},
         "keepalived_unicast_peers": {f: [o[f] for o in others if o.get(f)] for f in ("ipv4", "ipv6")},
         "keepalived_router_id": gw["vrrp_router_id"],
         "keepalived_advert_int": gw["vrrp_advert_int"],
         "keepalived_priority": host["vrrp_priority"],
         "keepalived_preempt": gw["vrrp_preempt"],
+        # a gateway back from FAULT (a tracked daemon died and was restarted) takes the VIPs back only
+        # after the path through the new holder has settled: no second switch seconds after the first
+        "keepalived_preempt_delay": 10,
         "keepalived_hook_dir": KEEPALIVED_HOOK_DIR,
+        # the gateway's own daemons (roles haproxy, bird, wireguard): one that stays down gives up the VIPs
+        "keepalived_track_services": ["bird.service", "haproxy.service"],
+        "keepalived_track_interfaces": [WIREGUARD_INTERFACE],
     }
 
 
@@ -142,35 +148,180 @@ def bird_inputs(plan, name):
         "bird_export_prefixes": {f: ([wg[f]["cidr"]] if wg.get(f) else []) for f in ("ipv4", "ipv6")},
         "bird_export_extra": {f: list(wg["export_extra"].get(f, [])) for f in ("ipv4", "ipv6")},
         "bird_direct_interfaces": [WIREGUARD_INTERFACE],
+        "bird_hook_dir": KEEPALIVED_HOOK_DIR,
     }
 
 
 # -------------------------------------------------------------------------------------- kubeadm
 def kubeadm_inputs(plan, name):
-    """Owned by the Kubernetes side: kubeadm_config's plain parameters for this node."""
-    del plan, name
-    return {}
+    """kubeadm_config's plain parameters for this node (role variable kubeadm_<parameter>).
+
+    Every node: its kind, name, node-ip list (primary family first) and the endpoint it joins or
+    serves, and the host whose CA joins pin (kubeadm_ca_host). Control-plane nodes add their
+    advertise address and port; the first one (kind init) the cluster-wide settings.
+    """
+    host = _host(plan, name)
+    k = plan["kubernetes"]
+    first = k["first_control_plane"]
+    kind = "init" if name == first else ("control-plane" if host["role"] == "control_plane" else "worker")
+    out = {
+        "kubeadm_node_kind": kind,
+        "kubeadm_node_name": name,
+        "kubeadm_node_ips": list(host["node_ips"]),
+        "kubeadm_control_plane_endpoint": k["control_plane_endpoint"],
+    }
+    if kind != "worker":
+        out["kubeadm_advertise_address"] = host["primary_ip"]
+        out["kubeadm_bind_port"] = k["api_port"]
+    if kind == "init":
+        fams = _fams(plan)
+        out.update({
+            "kubeadm_cluster_name": plan["cluster"]["name"],
+            "kubeadm_dns_domain": plan["cluster"]["dns_domain"],
+            "kubeadm_kubernetes_version": k["version"],
+            "kubeadm_pod_subnets": list(k["pod_subnets"]),
+            "kubeadm_service_subnets": list(k["service_subnets"]),
+            "kubeadm_node_mask_sizes": {f: k["node_mask_sizes"][f] for f in fams},
+            "kubeadm_cert_sans": list(k["cert_sans"]),
+        })
+    # the host whose CA joins pin, on every node (the role reads it once per play)
+    out["kubeadm_ca_host"] = first
+    return out
 
 
 # --------------------------------------------------------------------------------------- calico
 def calico_inputs(plan, name):
-    """Owned by the Kubernetes side: calico_manifests' plain parameters (first control-plane node)."""
-    del plan, name
-    return {}
+    """calico_manifests' plain parameters (role variable calico_<parameter>), on the first
+    control-plane node only: that node writes and applies the cluster-wide manifests
+    (playbooks/kubernetes.yml runs the calico role there); every other node gets nothing."""
+    if name != plan["kubernetes"]["first_control_plane"]:
+        return {}
+    c = plan["calico"]
+    fams = _fams(plan)
+    return {
+        "calico_style": c["style"],
+        "calico_pools": [{key: pool[key] for key in ("family", "name", "cidr", "block_size", "encapsulation",
+                                                     "nat_outgoing")} for pool in c["pools"]],
+        "calico_node_subnets": {f: plan["network"][f]["cidr"] for f in fams},
+        "calico_service_subnets": list(plan["kubernetes"]["service_subnets"]),
+        "calico_as_number": c["as_number"],
+        "calico_node_to_node_mesh": c["node_to_node_mesh"],
+        "calico_next_hop_mode": c["next_hop_mode"],
+        "calico_bgp_peers": [{"family": p["family"], "peer_ip": p["peer_ip"], "as_number": p["as_number"]}
+                             for p in c["peers"]],
+    }
 
 
 # ------------------------------------------------------------------------------ check_dualstack
 def check_dualstack_inputs(plan, name):
-    """Owned by the Kubernetes side: what check_dualstack compares on this host."""
-    del plan, name
-    return {}
+    """What check_dualstack compares on this host: its planned addresses, node-ip list, forwarding
+    and accept_ra; the cluster checks run on the first control-plane node only."""
+    host = _host(plan, name)
+    node = host["role"] in ("control_plane", "worker")
+    return {
+        "check_dualstack_role": host["role"],
+        "check_dualstack_families": list(_fams(plan)),
+        "check_dualstack_addresses": {f: host[f] for f in _fams(plan)},
+        "check_dualstack_node_ips": list(host["node_ips"]) if node else [],
+        "check_dualstack_forwarding": _forwards(host),
+        "check_dualstack_accept_ra": _accept_ra(plan, host),
+        "check_dualstack_cluster_checks": name == plan["kubernetes"]["first_control_plane"],
+    }
 
 
 # ----------------------------------------------------------------------------- openstack_network
 def openstack_network_inputs(plan):
-    """Owned by the OpenStack side: the Neutron spec of the cluster (controller role)."""
-    del plan
-    return {}
+    """The cluster's Neutron spec (role openstack_network, on the controller). Every name comes
+    from ``plan["openstack"]``; which rules, ports, fixed IPs and address pairs is decided here."""
+    osp = plan["openstack"]
+    fams = _fams(plan)
+    network = plan["network"]
+    vips = _vips(plan)
+    wg = plan["wireguard"]
+    k8s = plan["kubernetes"]
+    gateways = plan["groups"]["gateways"]
+    subnet_names = osp["subnet_names"]
+    sg = osp["security_groups"]
+    ethertype = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+    subnets = []
+    for f in fams:
+        net = network[f]
+        subnet = {"name": subnet_names[f], "cidr": net["cidr"], "gateway_ip": net["gateway"],
+                  "allocation_pools": [dict(net["allocation_pool"])] if net.get("allocation_pool") else [],
+                  "dns_nameservers": [d for d in network.get("dns_servers") or [] if (":" in d) == (f == "ipv6")]}
+        if f == "ipv6":
+            subnet["ipv6_mode"] = net["mode"]
+        subnets.append(subnet)
+
+    encaps = {p["family"]: str(p["encapsulation"]) for p in plan["calico"]["pools"]}
+
+    def rule(f, description, protocol=None, port=None, port_max=None, remote_group=None, prefix=None,
+             direction="ingress"):
+        out = {"direction": direction, "ethertype": ethertype[f], "description": description}
+        if protocol:
+            out["protocol"] = "ipv6-icmp" if (protocol == "icmp" and f == "ipv6") else protocol
+        if port is not None:
+            out["port_range_min"], out["port_range_max"] = port, port_max or port
+        if remote_group:
+            out["remote_group"] = remote_group
+        if prefix:
+            out["remote_ip_prefix"] = prefix
+        return out
+
+    rules = {"common": [], "gateways": [], "nodes": []}
+    for f in fams:
+        rules["common"] += [rule(f, "egress", direction="egress"),
+                            rule(f, "ICMP" if f == "ipv4" else "ICMPv6 (NDP)", "icmp")]
+        if f == "ipv6" and network["ipv6"]["mode"].startswith("dhcpv6"):
+            rules["common"].append(rule(f, "DHCPv6", "udp", 546, 547, prefix="fe80::/10"))
+        rules["gateways"] += [rule(f, "BGP from nodes", "tcp", 179, remote_group=sg["nodes"]),
+                              rule(f, "VRRP between gateways", "vrrp", remote_group=sg["gateways"]),
+                              rule(f, "WireGuard", "udp", wg["port"])]
+        if len(gateways) > 1:
+            rules["gateways"].append(rule(f, "WireGuard endpoint sync between gateways", "udp",
+                                          wg["endpoint_sync_port"], remote_group=sg["gateways"]))
+        rules["gateways"].append(rule(f, "Kubernetes API on the VIPs", "tcp", k8s["api_port"]))
+        rules["nodes"] += [rule(f, "BGP from gateways", "tcp", 179, remote_group=sg["gateways"]),
+                           rule(f, "Kubernetes API from the gateways (HAProxy)", "tcp", k8s["api_port"],
+                                remote_group=sg["gateways"]),
+                           rule(f, "cluster-internal", remote_group=sg["nodes"])]
+        if any("VXLAN" in e for e in encaps.values()):
+            rules["nodes"].append(rule(f, "Calico VXLAN", "udp", 4789, remote_group=sg["nodes"]))
+        if f == "ipv4" and "IPIP" in encaps.get("ipv4", ""):
+            rules["nodes"].append(rule(f, "Calico IPIP", "4", remote_group=sg["nodes"]))
+    groups = [{"name": sg[k], "description": "dualstack.k8s %s" % k, "rules": rules[k]}
+              for k in ("common", "gateways", "nodes")]
+
+    # Pods' own addresses leave a node unencapsulated (so port security must allow them) with
+    # encapsulation None, in CrossSubnet modes between nodes of one subnet, and in EVERY mode
+    # towards the gateways, which are BGP peers and not Calico nodes (replies to WireGuard
+    # clients, routed traffic). Gateways send with WireGuard client sources and hold the VIPs.
+    node_pairs = [{"ip_address": c} for c in k8s["pod_subnets"]]
+    gw_pairs = ([{"ip_address": vips[f]} for f in fams if vips[f]]
+                + [{"ip_address": wg[f]["cidr"]} for f in fams if wg.get(f)])
+    ports = []
+    for name, host in plan["hosts"].items():
+        is_gw = name in gateways
+        port = {"name": osp["port_names"][name],
+                "fixed_ips": [{"subnet": subnet_names[f], "ip_address": host[f]} for f in fams if host.get(f)],
+                "security_groups": [sg["common"], sg["gateways" if is_gw else "nodes"]],
+                "allowed_address_pairs": gw_pairs if is_gw else node_pairs}
+        if name in (osp.get("port_macs") or {}):
+            port["mac_address"] = osp["port_macs"][name]
+        ports.append(port)
+    vip_ports = [{"name": osp["vip_port_names"][f], "fixed_ips": [{"subnet": subnet_names[f], "ip_address": vips[f]}]}
+                 for f in fams if vips[f] and f in osp["vip_port_names"]]
+    return {
+        "openstack_network_cloud": osp["cloud"],
+        "openstack_network_network": osp["network_name"],
+        "openstack_network_subnets": subnets,
+        "openstack_network_router": osp["router_name"] if osp["create_router"] else "",
+        "openstack_network_external_network": (osp["external_network"] or "") if osp["create_router"] else "",
+        "openstack_network_security_groups": groups,
+        "openstack_network_ports": ports,
+        "openstack_network_vip_ports": vip_ports,
+    }
 
 
 ROLE_FUNCTIONS = {

@@ -5,14 +5,32 @@
 # PRIVATE to the dualstack.k8s collection: the API may change without notice.
 """Cross-field rules of the config: what pydantic's per-field types cannot see.
 
-``check_config(cfg)`` returns every ``(dotted_key, reason)`` it finds; it never
-stops at the first one. The rules mirror kubeadm's validation, Calico's IPPool
-limits and Neutron's IPv6 address-mode rule, so a bad config fails before any
-host or cloud is touched.
+``check_config(cfg)`` returns every ``(dotted_key, reason)`` it finds; it never stops at
+the first one. Each key is the one the user has to change. This module and the model in
+``config.py`` are the ONLY place where a config rule lives: the renderers (kubeadm, Calico,
+Neutron) trust the validated plan. Every limit below names the tool and the source it
+comes from, so a rule can be checked against the tool and not against a remembered case.
+
+Rules that hold by construction (the model has one key per family, and ``plan.py`` orders
+every list by ``cluster.ip_families``), so no config can break them and no check is needed:
+
+- kubeadm: at most two pod / service CIDRs, one per family, primary family first
+  (``pod_subnet_v4``/``_v6`` are single keys; ``families`` requires the listed ones);
+- kubeadm: ``localAPIEndpoint.advertiseAddress`` has the family of the first service subnet
+  (both are the primary family's: the host's primary address, the first service subnet);
+- kubeadm: ``controlPlaneEndpoint`` is ``host:port`` with a bracketed IPv6 literal (the plan
+  brackets the VIP; ``kubernetes.control_plane_endpoint`` is a DNS name, see ``endpoint``);
+- kubelet ``node-ip`` in cluster family order; ``apiServer.certSANs`` hold both VIPs;
+- Calico: one IPPool per family equal to the pod subnet, IPIP only on IPv4
+  (``calico.encapsulation_v6`` has no IPIP value), encapsulation / nextHopMode / style values
+  (``Literal`` types), one BGPPeer per family on that family's VIP, autodetection
+  ``cidr=<node subnet>``;
+- Neutron: ``ipv6_ra_mode``/``ipv6_address_mode`` only on the IPv6 subnet.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 
 try:
@@ -27,15 +45,87 @@ from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import (
 )
 from ansible_collections.dualstack.k8s.plugins.plugin_utils import plan as P
 
-# kubeadm: a service subnet may use at most 20 host bits
+ADDRESS_BITS = {"ipv4": 32, "ipv6": 128}
+
+# kubeadm (cmd/kubeadm/app/apis/kubeadm/validation: ValidateServiceSubnetSize): a service
+# subnet may use at most 20 host bits; kube-apiserver enforces the same (maxCIDRBits = 20).
 MAX_SERVICE_HOST_BITS = 20
-# Calico IPPool blockSize limits
-BLOCK_LIMITS = {"ipv4": (20, 32), "ipv6": (116, 128)}
+# kubeadm (ValidatePodSubnetNodeMask) and the controller manager's CIDR set: the node mask
+# is at least the pod prefix and at most 16 bits longer.
 MAX_NODE_MASK_DELTA = 16
+# kubeadm (constants.GetDNSIP / GetAPIServerVirtualIP, utilnet.GetIndexedIP): the cluster DNS
+# Service gets the 10th address of the FIRST service subnet, the kubernetes Service the 1st.
+DNS_SERVICE_INDEX = 10
+API_SERVICE_INDEX = 1
+# Kubernetes "Considerations for large clusters": no more than 5,000 nodes.
+MAX_NODES = 5000
+# Calico IPPool blockSize (projectcalico.org/v3 IPPool reference): IPv4 20-32, IPv6 116-128.
+BLOCK_LIMITS = {"ipv4": (20, 32), "ipv6": (116, 128)}
+# Neutron (neutron.conf max_dns_nameservers, default 5; neutron_lib validate_nameservers
+# refuses duplicates).
+NEUTRON_MAX_DNS = 5
+# keepalived (vrrp.c, vrrp_complete_instance): VRRPv3 (the role sets vrrp_version 3) counts
+# the advertisement interval in centiseconds and rounds anything finer.
+VRRP_ADVERT_UNIT = 0.01
+
+# Special-purpose address blocks (IANA IPv4/IPv6 Special-Purpose Address Registries) that no
+# subnet, VIP, router, gateway, DNS server or host address of a cluster may use.
+SPECIAL_BLOCKS = {
+    4: (("0.0.0.0/8", "'this network' (RFC 791; 0.0.0.0 is the unspecified address)"),
+        ("127.0.0.0/8", "loopback (RFC 1122)"),
+        ("169.254.0.0/16", "link-local (RFC 3927)"),
+        ("224.0.0.0/4", "multicast (RFC 5771)"),
+        ("240.0.0.0/4", "reserved (RFC 1112; includes the limited broadcast 255.255.255.255)")),
+    6: (("::/128", "the unspecified address (RFC 4291)"),
+        ("::1/128", "loopback (RFC 4291)"),
+        ("::ffff:0:0/96", "IPv4-mapped (RFC 4291)"),
+        ("fe80::/10", "link-local (RFC 4291)"),
+        ("ff00::/8", "multicast (RFC 4291)")),
+}
+
+# TCP ports already bound on the hosts that bind kubernetes.api_port (kube-apiserver on the
+# control-plane nodes binds all addresses; HAProxy binds the VIPs on the gateways).
+# Sources: Kubernetes "Ports and Protocols"; kubeadm's static pods (etcd metrics 2381,
+# kubelet healthz 10248, kube-proxy metrics 10249 on 127.0.0.1, which a wildcard bind
+# collides with); Calico "Network requirements" (BGP 179, Typha 5473); sshd; bird.
+CONTROL_PLANE_TCP_PORTS = {
+    22: "sshd", 179: "Calico's BGP (bird in calico-node)", 2379: "etcd (client)", 2380: "etcd (peer)",
+    2381: "etcd metrics (kubeadm, 127.0.0.1)", 5473: "Calico Typha", 10248: "kubelet healthz (127.0.0.1)",
+    10249: "kube-proxy metrics (127.0.0.1)", 10250: "the kubelet API", 10256: "kube-proxy healthz",
+    10257: "kube-controller-manager", 10259: "kube-scheduler",
+}
+GATEWAY_TCP_PORTS = {22: "sshd", 179: "bird (BGP to the nodes)"}
+# kube-apiserver --service-node-port-range default: kube-proxy DNATs these ports on every node.
+NODE_PORT_RANGE = (30000, 32767)
+# UDP ports the gateways' own system already holds (systemd-resolved's stub listener on
+# 127.0.0.53 collides with a wildcard bind; the DHCP clients of a cloud instance).
+GATEWAY_UDP_PORTS = {53: "the DNS stub resolver (systemd-resolved)", 68: "the DHCPv4 client",
+                     546: "the DHCPv6 client"}
+
+# Neutron (neutron_lib.db.constants.NAME_FIELD_SIZE): a resource name has at most 255 characters.
+NEUTRON_NAME_MAX = 255
+AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
+# Neutron port names the plan gives the VIP ports: "<prefix>-vip-ipv4" / "<prefix>-vip-ipv6".
+VIP_PORT_SUFFIXES = ("vip-ipv4", "vip-ipv6")
+PREFIX_KEY = {"gateways.count": "gateways.name_prefix",
+              "kubernetes.control_plane_count": "kubernetes.control_plane_prefix",
+              "kubernetes.worker_count": "kubernetes.worker_prefix"}
+
+_SPECIAL = {}
+
+
+def special_block(net):
+    """(block, description) of the special-purpose block an IPNetwork lies in or overlaps, or None."""
+    if net.version not in _SPECIAL:
+        _SPECIAL[net.version] = [(netaddr.IPNetwork(b), d) for b, d in SPECIAL_BLOCKS[net.version]]
+    for block, what in _SPECIAL[net.version]:
+        if _overlap(net, block):
+            return block, what
+    return None
 
 
 def _fam_keys(family):
-    """Every config key that carries a value of one family, with the value."""
+    """Every config key that carries a value of one family."""
     s = SUFFIX[family]
     return [
         "network.%s_cidr" % family, "network.%s_gateway" % family,
@@ -48,6 +138,14 @@ def _fam_keys(family):
 def _get(cfg, dotted):
     section, key = dotted.split(".")
     return getattr(getattr(cfg, section), key)
+
+
+def _overlap(a, b):
+    return a.version == b.version and a.first <= b.last and b.first <= a.last
+
+
+def _fmt_ip(value, version):
+    return str(netaddr.IPAddress(value, version))
 
 
 class _Checker(object):
@@ -86,6 +184,10 @@ class _Checker(object):
             for i, peer in enumerate(self.cfg.wireguard.peers):
                 if getattr(peer, f):
                     self.err("wireguard.peers[%d].%s" % (i, f), "is set, but %s is not listed in cluster.ip_families" % f)
+            for i, server in enumerate(self.cfg.network.dns_servers):
+                if netaddr.IPAddress(server).version == (4 if f == "ipv4" else 6):
+                    self.err("network.dns_servers[%d]" % i, "%s is an %s address, but %s is not listed in "
+                             "cluster.ip_families (the node subnets would never hand it out)" % (server, f, f))
         wg_any = any(getattr(self.cfg.wireguard, "%s_cidr" % f) for f in FAMILIES)
         if wg_any:
             for f in fams:
@@ -106,6 +208,48 @@ class _Checker(object):
                 and per_family(self.cfg.kubernetes, "service_subnet", f))
 
     # ---------------------------------------------------------------------------------------
+    def special_ranges(self):
+        """No subnet, VIP, router, gateway, DNS server or address in a special-purpose block."""
+        cfg = self.cfg
+        values = []  # (key, value, is_subnet)
+        for f in FAMILIES:
+            s = SUFFIX[f]
+            values += [("network.%s_cidr" % f, getattr(cfg.network, "%s_cidr" % f), True),
+                       ("network.%s_gateway" % f, getattr(cfg.network, "%s_gateway" % f), False),
+                       ("kubernetes.pod_subnet_%s" % s, per_family(cfg.kubernetes, "pod_subnet", f), True),
+                       ("kubernetes.service_subnet_%s" % s, per_family(cfg.kubernetes, "service_subnet", f), True),
+                       ("wireguard.%s_cidr" % f, getattr(cfg.wireguard, "%s_cidr" % f), True),
+                       ("wireguard.%s_gw" % f, (getattr(cfg.wireguard, "%s_gw" % f) or "").split("/")[0] or None,
+                        False),
+                       ("gateways.vip_%s" % s, per_family(cfg.gateways, "vip", f), False),
+                       ("gateways.public_vip_%s" % s, per_family(cfg.gateways, "public_vip", f), False)]
+            values += [("gateways.export_extra_%s[%d]" % (s, i), v, True)
+                       for i, v in enumerate(per_family(cfg.gateways, "export_extra", f))]
+            if cfg.lab is not None:
+                values.append(("lab.external_cidr_%s" % s, per_family(cfg.lab, "external_cidr", f), True))
+            for spec in P.host_specs(cfg):
+                values.append(("%s.%s" % (spec.key, f), spec.explicit.get(f), False))
+            for i, peer in enumerate(cfg.wireguard.peers):
+                values.append(("wireguard.peers[%d].%s" % (i, f), getattr(peer, f), False))
+        values += [("network.dns_servers[%d]" % i, v, False) for i, v in enumerate(cfg.network.dns_servers)]
+        for key, value, is_subnet in values:
+            if not value:
+                continue
+            net = netaddr.IPNetwork(value)
+            if not is_subnet:
+                net = netaddr.IPNetwork("%s/%d" % (net.ip, 32 if net.version == 4 else 128))
+            hit = special_block(net)
+            if hit is None:
+                continue
+            block, what = hit
+            if is_subnet:
+                self.err(key, "%s overlaps %s, %s: a special-purpose range, not usable as a cluster subnet"
+                         % (net.cidr, block.cidr, what))
+            else:
+                self.err(key, "%s is %s (%s): a special-purpose address, not usable as a host, VIP, router "
+                         "or server address" % (net.ip, what, block.cidr))
+
+    # ---------------------------------------------------------------------------------------
     def exclusive(self):
         pairs = [("gateways.count", "gateways.hosts"),
                  ("kubernetes.control_plane_count", "kubernetes.control_plane"),
@@ -114,22 +258,64 @@ class _Checker(object):
             if _get(self.cfg, a) is not None and _get(self.cfg, b) is not None:
                 self.err(b, "set either %s or %s, not both" % (a, b))
 
+    def _name_key(self, spec):
+        """The key that decides a host's name: its entry's name, or the counted role's prefix."""
+        if spec.key in PREFIX_KEY:
+            return PREFIX_KEY[spec.key]
+        return "%s.name" % spec.key
+
+    def _prefix_set(self, key):
+        section, field = key.split(".")
+        return field in getattr(self.cfg, section).model_fields_set
+
     def names(self):
         seen = {}
         for spec in P.host_specs(self.cfg):
-            if spec.name in seen:
-                self.err(spec.key, "host name %r is used twice (also by %s)" % (spec.name, seen[spec.name]))
-            else:
-                seen[spec.name] = spec.key
+            if spec.name not in seen:
+                seen[spec.name] = spec
+                continue
+            first = seen[spec.name]
+            blame, other = self._name_key(spec), self._name_key(first)
+            counted, counted_other = blame in PREFIX_KEY.values(), other in PREFIX_KEY.values()
+            if counted and not counted_other:
+                # an explicit name clashes with a counted one: the explicit name is the one to change
+                blame, other = other, blame
+            elif counted and counted_other and blame != other \
+                    and self._prefix_set(other) and not self._prefix_set(blame):
+                # two counted roles whose prefixes clash: blame the prefix the user changed
+                blame, other = other, blame
+            self.err(blame, "host name %r is used twice (also by %s)" % (spec.name, other))
+        if self.cfg.openstack is not None:
+            osp = self.cfg.openstack
+            prefix = osp.name_prefix or self.cfg.cluster.name
+            suffix = max([len(n) for n in seen] + [len("subnet-ipv4"), len("gateways")])
+            if len(prefix) + 1 + suffix > NEUTRON_NAME_MAX:
+                self.err("openstack.name_prefix" if osp.name_prefix else "cluster.name",
+                         "%r is %d characters long: Neutron names <prefix>-<host or resource> would exceed %d "
+                         "characters (at most %d here)" % (prefix[:20] + "...", len(prefix), NEUTRON_NAME_MAX,
+                                                            NEUTRON_NAME_MAX - 1 - suffix))
+            for name, spec in seen.items():
+                if name in VIP_PORT_SUFFIXES:
+                    self.err(self._name_key(spec), "host name %r: its Neutron port would be named like the "
+                             "%s VIP port (<name_prefix>-%s)" % (name, name.split("-")[1], name))
         peers = {}
         for i, peer in enumerate(self.cfg.wireguard.peers):
             if peer.name in peers:
                 self.err("wireguard.peers[%d].name" % i, "peer name %r is used twice" % peer.name)
             peers[peer.name] = i
         lab = self.cfg.lab
-        if lab is not None and lab.wireguard_client and lab.wireguard_client not in peers:
-            self.err("lab.wireguard_client", "%r is not a wireguard.peers name (%s)" % (
-                lab.wireguard_client, ", ".join(sorted(peers)) or "none"))
+        if lab is not None and lab.wireguard_client:
+            if lab.wireguard_client not in peers:
+                self.err("lab.wireguard_client", "%r is not a wireguard.peers name (%s)" % (
+                    lab.wireguard_client, ", ".join(sorted(peers)) or "none"))
+            elif lab.wireguard_client in seen:
+                self.err("lab.wireguard_client", "%r is also a host name: the lab runs one container per "
+                         "name" % lab.wireguard_client)
+        nodes = [spec for spec in seen.values() if spec.role != "gateway"]
+        if len(nodes) > MAX_NODES:
+            k = self.cfg.kubernetes
+            self.err("kubernetes.workers" if k.workers is not None else "kubernetes.worker_count",
+                     "%d Kubernetes nodes: Kubernetes supports at most %d per cluster" % (len(nodes), MAX_NODES))
 
     # ---------------------------------------------------------------------------------------
     def overlaps(self):
@@ -147,7 +333,7 @@ class _Checker(object):
                     nets.append(("lab.external_cidr_%s" % s, netaddr.IPNetwork(value)))
         for i, (ka, na) in enumerate(nets):
             for kb, nb in nets[i + 1:]:
-                if na.version == nb.version and (na.first <= nb.last and nb.first <= na.last):
+                if _overlap(na, nb):
                     self.err(kb, "%s overlaps %s = %s" % (nb.cidr, ka, na.cidr))
 
     def export_extra(self):
@@ -160,7 +346,7 @@ class _Checker(object):
             for i, prefix in enumerate(per_family(self.cfg.gateways, "export_extra", f)):
                 net = netaddr.IPNetwork(prefix)
                 for key, value in own:
-                    if value and (net.first <= netaddr.IPNetwork(value).last and netaddr.IPNetwork(value).first <= net.last):
+                    if value and _overlap(net, netaddr.IPNetwork(value)):
                         self.err("gateways.export_extra_%s[%d]" % (s, i), "%s overlaps %s = %s: the gateways would "
                                  "announce the cluster's own network back to the nodes" % (net.cidr, key, value))
 
@@ -170,11 +356,22 @@ class _Checker(object):
             if not self.ready(f):
                 continue
             s = SUFFIX[f]
-            bits = 32 if f == "ipv4" else 128
+            bits = ADDRESS_BITS[f]
+            svc_key = "kubernetes.service_subnet_%s" % s
             svc = netaddr.IPNetwork(per_family(k, "service_subnet", f))
             if bits - svc.prefixlen > MAX_SERVICE_HOST_BITS:
-                self.err("kubernetes.service_subnet_%s" % s, "%s is too large: kubeadm allows at most %d host bits "
+                self.err(svc_key, "%s is too large: kubeadm allows at most %d host bits "
                          "(/%d or smaller)" % (svc.cidr, MAX_SERVICE_HOST_BITS, bits - MAX_SERVICE_HOST_BITS))
+            if f == self.fams[0]:
+                # kubeadm: DNS Service = 10th address, kubernetes Service = 1st, of the first subnet
+                # (IPv4: the last address is the broadcast address, not a Service address)
+                if svc.size <= DNS_SERVICE_INDEX + (f == "ipv4"):
+                    self.err(svc_key, "%s is too small: kubeadm gives the cluster DNS Service its %dth address "
+                             "and the kubernetes Service its 1st (at least a /%d)" % (
+                                 svc.cidr, DNS_SERVICE_INDEX, 28 if f == "ipv4" else 124))
+            elif svc.size <= API_SERVICE_INDEX + (f == "ipv4"):
+                self.err(svc_key, "%s is too small: kube-apiserver has no Service address to allocate in it "
+                         "(at least a /%d)" % (svc.cidr, 30 if f == "ipv4" else 127))
             pod = netaddr.IPNetwork(per_family(k, "pod_subnet", f))
             mask = P.node_mask(self.cfg, f)
             mask_key = "kubernetes.node_mask_%s" % s
@@ -202,7 +399,7 @@ class _Checker(object):
         if "ipv6" in self.fams and self.cfg.network.ipv6_cidr:
             net = netaddr.IPNetwork(self.cfg.network.ipv6_cidr)
             mode = self.cfg.network.ipv6_mode
-            if mode in ("slaac", "dhcpv6-stateless") and net.prefixlen != 64:
+            if mode in AUTO_ADDRESS_MODES and net.prefixlen != 64:
                 self.err("network.ipv6_mode", "%s needs a /64 node subnet (Neutron rejects it on %s); use "
                          "dhcpv6-stateful or a /64 network.ipv6_cidr" % (mode, net.cidr))
         v4 = self.cfg.network.ipv4_cidr
@@ -212,6 +409,68 @@ class _Checker(object):
         if self.cfg.gateways.as_number == self.cfg.calico.as_number:
             self.err("gateways.as_number", "%d equals calico.as_number: the gateways peer with the nodes over eBGP, "
                      "use another AS" % self.cfg.gateways.as_number)
+
+    # ---------------------------------------------------------------------------------------
+    def endpoint(self):
+        """kubernetes.control_plane_endpoint is a DNS name; kubeadm takes an all-numeric one as an IP."""
+        name = self.cfg.kubernetes.control_plane_endpoint
+        if name and name.rsplit(".", 1)[-1].isdigit():
+            self.err("kubernetes.control_plane_endpoint", "%r is not a DNS name (its last label is numeric; "
+                     "kubeadm would read an IP literal): give a DNS name, or leave it unset to use the "
+                     "primary VIP (gateways.vip_v4 / vip_v6)" % name)
+
+    def ports(self):
+        cfg = self.cfg
+        api = cfg.kubernetes.api_port
+        key = "kubernetes.api_port"
+        if api in CONTROL_PLANE_TCP_PORTS:
+            self.err(key, "%d is the port of %s on the control-plane nodes, where kube-apiserver binds it"
+                     % (api, CONTROL_PLANE_TCP_PORTS[api]))
+        elif api in GATEWAY_TCP_PORTS:
+            self.err(key, "%d is the port of %s on the gateways, where HAProxy binds it" % (api, GATEWAY_TCP_PORTS[api]))
+        if NODE_PORT_RANGE[0] <= api <= NODE_PORT_RANGE[1]:
+            self.err(key, "%d is inside the NodePort range %d-%d (kube-apiserver's --service-node-port-range "
+                     "default): kube-proxy would redirect it to a Service on every node"
+                     % ((api,) + NODE_PORT_RANGE))
+        sync = P.wg_sync_port(cfg)
+        if sync == cfg.wireguard.port:
+            self.err("wireguard.endpoint_sync_port", "%d is also wireguard.port: the endpoint sync needs a port "
+                     "of its own" % cfg.wireguard.port)
+        if not any(getattr(cfg.wireguard, "%s_cidr" % f) for f in FAMILIES):
+            return
+        ports = [("wireguard.port", cfg.wireguard.port)]
+        if sum(1 for spec in P.host_specs(cfg) if spec.role == "gateway") > 1:  # one gateway syncs with nobody
+            ports.append(("wireguard.endpoint_sync_port", sync))
+        for wkey, port in ports:
+            if port in GATEWAY_UDP_PORTS:
+                blame = wkey if (wkey == "wireguard.port" or cfg.wireguard.endpoint_sync_port) else "wireguard.port"
+                self.err(blame, "UDP %d is the port of %s on the gateways%s" % (
+                    port, GATEWAY_UDP_PORTS[port],
+                    "" if blame == wkey else " (the endpoint sync takes wireguard.port + 1 by default)"))
+
+    def vrrp(self):
+        advert = self.cfg.gateways.vrrp_advert_int
+        cents = advert / VRRP_ADVERT_UNIT
+        if abs(cents - round(cents)) > 1e-6:
+            self.err("gateways.vrrp_advert_int", "%s s: keepalived (VRRPv3) counts in units of 10 ms and would "
+                     "round it to %.2f s" % (advert, round(cents) * VRRP_ADVERT_UNIT))
+
+    def dns_servers(self):
+        """Neutron: at most max_dns_nameservers (5) per subnet, no duplicates."""
+        seen = {}
+        per_version = {4: 0, 6: 0}
+        for i, server in enumerate(self.cfg.network.dns_servers):
+            addr = netaddr.IPAddress(server)
+            key = "network.dns_servers[%d]" % i
+            if int(addr) in seen.get(addr.version, {}):
+                self.err(key, "%s is listed twice (also network.dns_servers[%d]); Neutron refuses duplicate "
+                         "nameservers" % (server, seen[addr.version][int(addr)]))
+                continue
+            seen.setdefault(addr.version, {})[int(addr)] = i
+            per_version[addr.version] += 1
+            if per_version[addr.version] == NEUTRON_MAX_DNS + 1:
+                self.err(key, "more than %d IPv%d servers: Neutron takes at most %d per subnet "
+                         "(max_dns_nameservers)" % (NEUTRON_MAX_DNS, addr.version, NEUTRON_MAX_DNS))
 
     # ---------------------------------------------------------------------------------------
     def addresses(self):
@@ -230,39 +489,80 @@ class _Checker(object):
             if a_n and a_off + a_n > b_off and b_n:
                 self.err(b_key, "offset %d collides with the %d %s address(es) planned from %s = %d"
                          % (b_off, a_n, a_role.replace("_", "-"), a_key, a_off))
+        auto6 = cfg.openstack is not None and net_cfg.ipv6_mode in AUTO_ADDRESS_MODES
         for f in self.fams:
-            cidr = getattr(net_cfg, "%s_cidr" % f)
-            if not cidr:
-                continue
-            net = netaddr.IPNetwork(cidr)
+            net = netaddr.IPNetwork(getattr(net_cfg, "%s_cidr" % f))
             s = SUFFIX[f]
-            reserved = {int(net.network): "the subnet's network address"}
-            if f == "ipv4":
-                reserved[int(net.broadcast)] = "the subnet's broadcast address"
+            v = net.version
+            # Neutron (ipam.utils.check_subnet_ip): no port takes the network address (on IPv6 the
+            # subnet-router anycast address, RFC 4291 2.6.1) nor, on IPv4, the broadcast address.
+            # IPv6 has no broadcast: its last address is a host address Neutron hands out.
+            reserved = {net.first: "the subnet's network address" if v == 4 else
+                        "the subnet-router anycast address (RFC 4291), the subnet's first address"}
+            if v == 4:
+                reserved[net.last] = "the subnet's broadcast address"
+            # The DHCP allocation pool (plan: offsets 2 .. gateway_offset - 1). Neutron
+            # (validate_allocation_pools) keeps it inside the usable range and refuses a gateway in it.
+            pool = (net.first + 2, net.first + net_cfg.gateway_offset - 1)
+            usable_last = net.last - 1 if v == 4 and net.prefixlen <= 30 else net.last
+            pool_ok = pool[1] <= usable_last
+            if not pool_ok:
+                self.err("network.gateway_offset", "%d: the DHCP allocation pool (offsets 2..%d) ends outside "
+                         "network.%s_cidr %s" % (net_cfg.gateway_offset, net_cfg.gateway_offset - 1, f, net.cidr))
+            pool_text = "the DHCP allocation pool %s-%s (offsets 2..%d below network.gateway_offset)" % (
+                _fmt_ip(pool[0], v), _fmt_ip(min(pool[1], net.last), v), net_cfg.gateway_offset - 1)
+
+            def in_pool(addr):
+                return pool[0] <= int(addr) <= pool[1]
+
             router = P.router_address(cfg, f)
             gw_key = "network.%s_gateway" % f
             if router not in net:
                 self.err(gw_key, "%s is outside network.%s_cidr %s" % (router, f, net.cidr))
             elif int(router) in reserved:
                 self.err(gw_key, "%s is %s" % (router, reserved[int(router)]))
+            elif in_pool(router):
+                self.err(gw_key, "%s is inside %s; Neutron refuses a gateway in the pool" % (router, pool_text))
             used = dict(reserved)
             used[int(router)] = "the router address (%s)" % gw_key
-            pool_end = net.first + net_cfg.gateway_offset - 1
+            outside = set()  # roles already reported as not fitting (one error per role, not per host)
             for spec in specs:
-                addr = P.planned_address(cfg, f, spec, net)
-                key = "%s.%s" % (spec.key, f) if spec.explicit.get(f) else spec.key
-                if addr not in net or int(addr) == net.last or (f == "ipv4" and int(addr) == net.broadcast):
-                    self.err(key if spec.explicit.get(f) else "network.%s_cidr" % f,
-                             "%s for host %s is outside %s: the subnet is too small for the planned hosts"
-                             % (addr, spec.name, net.cidr) if not spec.explicit.get(f) else
-                             "%s is outside network.%s_cidr %s" % (addr, f, net.cidr))
+                addr = _address(P.planned_address, cfg, f, spec, net)
+                explicit = bool(spec.explicit.get(f))
+                key = "%s.%s" % (spec.key, f) if explicit else spec.key
+                if addr is PAST_END or addr not in net or (v == 4 and int(addr) == net.last):
+                    if explicit:
+                        self.err(key, "%s is outside network.%s_cidr %s" % (addr, f, net.cidr)
+                                 if addr is PAST_END or addr not in net else "%s is %s" % (addr, reserved[int(addr)]))
+                    elif spec.role not in outside:
+                        outside.add(spec.role)
+                        off_key = "network.%s" % P.ROLE_OFFSET[spec.role]
+                        offset = getattr(net_cfg, P.ROLE_OFFSET[spec.role])
+                        where = "is outside %s" % net.cidr if addr is PAST_END or addr not in net else \
+                            "is the broadcast address of %s" % net.cidr
+                        if spec.index == 0:
+                            # the offset itself lies past the subnet
+                            self.err(off_key, "%d: the first %s, %s, would get %s, which %s" % (
+                                offset, spec.role.replace("_", "-"), spec.name, addr, where))
+                        else:
+                            self.err("network.%s_cidr" % f, "%s for host %s %s: the subnet is too small for the "
+                                     "hosts planned from %s = %d" % (addr, spec.name, where, off_key, offset))
                     continue
                 if int(addr) in used:
                     self.err(key, "%s for host %s is already %s" % (addr, spec.name, used[int(addr)]))
                     continue
-                if spec.explicit.get(f) is None and net.first + 2 <= int(addr) <= pool_end:
-                    self.err(key, "%s for host %s falls in the DHCP pool (offsets 2..%d)" % (
-                        addr, spec.name, net_cfg.gateway_offset - 1))
+                if in_pool(addr) and not (f == "ipv6" and auto6 and not explicit):
+                    if explicit:
+                        self.err(key, "%s for host %s is inside %s: Neutron's DHCP port may take it first"
+                                 % (addr, spec.name, pool_text))
+                    else:
+                        off_key = "network.%s" % P.ROLE_OFFSET[spec.role]
+                        self.err(off_key, "%d puts host %s at %s, inside %s" % (
+                            getattr(net_cfg, P.ROLE_OFFSET[spec.role]), spec.name, addr, pool_text))
+                if f == "ipv6" and auto6 and explicit and not _is_eui64(addr):
+                    self.err(key, "%s is not an EUI-64 address: with network.ipv6_mode = %s Neutron gives a port "
+                             "only the address derived from its MAC (the xx:xx:xx:ff:fe:xx:xx:xx interface id)"
+                             % (addr, net_cfg.ipv6_mode))
                 used[int(addr)] = "the address of host %s" % spec.name
             vip = P.vip_address(cfg, f)
             vip_key = "gateways.vip_%s" % s
@@ -270,17 +570,69 @@ class _Checker(object):
                 self.err(vip_key, "%s is outside network.%s_cidr %s" % (vip, f, net.cidr))
             elif int(vip) in used:
                 self.err(vip_key, "%s is %s" % (vip, used[int(vip)]))
+            elif in_pool(vip):
+                self.err(vip_key, "%s is inside %s: Neutron may hand it to another port" % (vip, pool_text))
+        self.public_vips()
+        self.lab_external()
+
+    def public_vips(self):
+        """A public VIP is what clients reach from outside: never inside one of the cluster's own networks."""
+        cfg = self.cfg
+        own = []
         for f in self.fams:
-            public = getattr(cfg.gateways, "public_vip_%s" % SUFFIX[f])
-            node = getattr(net_cfg, "%s_cidr" % f)
-            if public and node and netaddr.IPAddress(public) in netaddr.IPNetwork(node):
-                self.err("gateways.public_vip_%s" % SUFFIX[f], "%s is inside the node subnet %s; it must be an "
-                         "address clients reach from outside" % (public, node))
-            if public and cfg.lab is not None and per_family(cfg.lab, "external_cidr", f):
-                ext = netaddr.IPNetwork(per_family(cfg.lab, "external_cidr", f))
-                if netaddr.IPAddress(public) not in ext or int(netaddr.IPAddress(public)) in (ext.network, ext.first + 1):
-                    self.err("gateways.public_vip_%s" % SUFFIX[f], "%s must be a host address inside "
-                             "lab.external_cidr_%s %s (not its first two)" % (public, SUFFIX[f], ext.cidr))
+            s = SUFFIX[f]
+            own += [("network.%s_cidr" % f, getattr(cfg.network, "%s_cidr" % f), "the node subnet"),
+                    ("kubernetes.pod_subnet_%s" % s, per_family(cfg.kubernetes, "pod_subnet", f), "the pod subnet"),
+                    ("kubernetes.service_subnet_%s" % s, per_family(cfg.kubernetes, "service_subnet", f),
+                     "the service subnet"),
+                    ("wireguard.%s_cidr" % f, getattr(cfg.wireguard, "%s_cidr" % f),
+                     "the WireGuard subnet (clients would route the tunnel's own endpoint into the tunnel)")]
+            own += [("gateways.export_extra_%s[%d]" % (s, i), v, "a prefix the gateways route to the nodes")
+                    for i, v in enumerate(per_family(cfg.gateways, "export_extra", f))]
+        for f in FAMILIES:
+            s = SUFFIX[f]
+            key = "gateways.public_vip_%s" % s
+            public = per_family(cfg.gateways, "public_vip", f)
+            if not public:
+                continue
+            addr = netaddr.IPAddress(public)
+            for okey, value, what in own:
+                if value and addr in netaddr.IPNetwork(value):
+                    self.err(key, "%s is inside %s %s (%s); it must be an address clients reach from outside"
+                             % (public, what, value, okey))
+                    break
+
+    def lab_external(self):
+        cfg = self.cfg
+        if cfg.lab is None:
+            return
+        gateways = [spec for spec in P.host_specs(cfg) if spec.role == "gateway"]
+        for f in FAMILIES:
+            s = SUFFIX[f]
+            ext_value = per_family(cfg.lab, "external_cidr", f)
+            if not ext_value:
+                continue
+            ext = netaddr.IPNetwork(ext_value)
+            v = ext.version
+            taken = {ext.first: "its network address", ext.first + 1: "the lab's external gateway"}
+            if v == 4:
+                taken[ext.last] = "its broadcast address"
+            offsets = [(spec.name, cfg.network.gateway_offset + i) for i, spec in enumerate(gateways)]
+            if cfg.lab.wireguard_client:
+                offsets.append((cfg.lab.wireguard_client, P.LAB_EXTERNAL_CLIENT_OFFSET))
+            for name, offset in offsets:
+                addr = ext.first + offset
+                if addr > ext.last or addr in taken:
+                    self.err("lab.external_cidr_%s" % s, "%s is too small: the lab puts %s at offset %d" % (
+                        ext.cidr, name, offset))
+                    break
+                taken[addr] = "the external address of %s" % name
+            public = per_family(cfg.gateways, "public_vip", f)
+            if public:
+                addr = netaddr.IPAddress(public)
+                if addr not in ext or int(addr) in taken:
+                    self.err("gateways.public_vip_%s" % s, "%s must be a free host address inside lab.external_cidr_%s "
+                             "%s (%s)" % (public, s, ext.cidr, taken.get(int(addr), "outside")))
 
     def wireguard(self):
         cfg = self.cfg
@@ -295,60 +647,100 @@ class _Checker(object):
             if gw not in net:
                 self.err(gw_key, "%s is outside wireguard.%s_cidr %s" % (gw, f, net.cidr))
                 continue
-            if int(gw) == net.network or (f == "ipv4" and int(gw) == net.broadcast):
-                self.err(gw_key, "%s is the network or broadcast address of %s" % (gw, net.cidr))
-            used = {int(gw): "the WireGuard gateway"}
+            reserved = {net.first: "the network address of %s" % net.cidr if f == "ipv4" else
+                        "the subnet-router anycast address of %s (RFC 4291)" % net.cidr}
+            if f == "ipv4":
+                reserved[net.last] = "the broadcast address of %s" % net.cidr
+            if int(gw) in reserved:
+                self.err(gw_key, "%s is %s" % (gw, reserved[int(gw)]))
+            used = dict(reserved)
+            used[int(gw)] = "the WireGuard gateway"
             for i, peer in enumerate(cfg.wireguard.peers):
-                addr = P.peer_address(cfg, f, i, peer)
-                key = "wireguard.peers[%d].%s" % (i, f) if getattr(peer, f) else "wireguard.peers[%d]" % i
-                if addr not in net or int(addr) == net.last and f == "ipv4":
-                    self.err(key, "%s for peer %s is outside wireguard.%s_cidr %s" % (addr, peer.name, f, net.cidr))
+                addr = _address(P.peer_address, cfg, f, i, peer)
+                explicit = bool(getattr(peer, f))
+                key = "wireguard.peers[%d].%s" % (i, f) if explicit else "wireguard.peers[%d]" % i
+                if addr is PAST_END or addr not in net:
+                    if explicit:
+                        self.err(key, "%s for peer %s is outside wireguard.%s_cidr %s" % (addr, peer.name, f, net.cidr))
+                    else:
+                        self.err("wireguard.%s_cidr" % f, "%s for peer %s is outside %s: the subnet is too small for "
+                                 "%d peers" % (addr, peer.name, net.cidr, len(cfg.wireguard.peers)))
+                elif int(addr) in reserved and not explicit:
+                    self.err("wireguard.%s_cidr" % f, "%s for peer %s is %s: the subnet is too small for %d peers"
+                             % (addr, peer.name, reserved[int(addr)], len(cfg.wireguard.peers)))
                 elif int(addr) in used:
                     self.err(key, "%s for peer %s is already %s" % (addr, peer.name, used[int(addr)]))
                 else:
                     used[int(addr)] = "peer %s" % peer.name
-        if P.wg_sync_port(cfg) == cfg.wireguard.port:
-            self.err("wireguard.endpoint_sync_port", "%d is also wireguard.port: the endpoint sync needs a port "
-                     "of its own" % cfg.wireguard.port)
-        for i, peer in enumerate(cfg.wireguard.peers):
+
+    def peer_keys(self):
+        keys = {}
+        for i, peer in enumerate(self.cfg.wireguard.peers):
             key = "wireguard.peers[%d]" % i
             if bool(peer.public_key) == bool(peer.public_key_file):
                 self.err(key + ".public_key", "set exactly one of public_key or public_key_file for peer %s" % peer.name)
                 continue
+            field = key + (".public_key" if peer.public_key else ".public_key_file")
+            text = peer.public_key
             if peer.public_key_file:
                 try:
                     text = P.read_public_key(peer, self.base_dir)
                 except OSError as exc:
-                    self.err(key + ".public_key_file", "cannot read %s: %s" % (peer.public_key_file, exc.strerror))
+                    self.err(field, "cannot read %s: %s" % (peer.public_key_file, exc.strerror))
                     continue
                 from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import _wg_key
                 try:
                     _wg_key(text)
                 except ValueError as exc:
-                    self.err(key + ".public_key_file", "%s %s" % (peer.public_key_file, exc))
+                    self.err(field, "%s %s" % (peer.public_key_file, exc))
+                    continue
+            raw = base64.b64decode(text)
+            if raw in keys:
+                j, name = keys[raw]
+                self.err(field, "peer %s has the public key of wireguard.peers[%d] (%s): WireGuard tells peers "
+                         "apart by key, so one of them would lose its tunnel" % (peer.name, j, name))
+            else:
+                keys[raw] = (i, peer.name)
 
     def run(self):
         self.families()
         self.exclusive()
+        structural = bool(self.errors)
+        self.special_ranges()
         self.names()
         self.overlaps()
         self.export_extra()
         self.sizes()
-        if not self.errors:
-            # address arithmetic needs consistent families and subnets
+        self.endpoint()
+        self.ports()
+        self.vrrp()
+        self.dns_servers()
+        self.peer_keys()
+        if not structural:
+            # address arithmetic needs consistent families and one host source per role; a key
+            # that is already wrong gets no second, derived complaint
+            known = set(key for key, dummy in self.errors)
+            before = len(self.errors)
             self.addresses()
             self.wireguard()
-        else:
-            self.wireguard_keys_only()
+            self.errors[before:] = [(k, m) for k, m in self.errors[before:] if k not in known]
         return self.errors
 
-    def wireguard_keys_only(self):
-        """Still report key problems when other errors stop the address checks."""
-        before = len(self.errors)
-        try:
-            self.wireguard()
-        except Exception:  # address arithmetic on a broken config; keys were the point
-            del self.errors[before:]
+
+PAST_END = "an address past the end of the address space"
+
+
+def _address(planner, *args):
+    """A planned address, or PAST_END when a huge offset runs past the end of the address space."""
+    try:
+        return planner(*args)
+    except netaddr.AddrFormatError:
+        return PAST_END
+
+
+def _is_eui64(addr):
+    """Whether an IPv6 address's interface id has the ff:fe of a modified EUI-64 (RFC 4291 App. A)."""
+    return (int(addr) >> 24) & 0xFFFF == 0xFFFE
 
 
 def check_config(cfg, base_dir=None):

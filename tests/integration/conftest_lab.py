@@ -1,7 +1,8 @@
-"""Helpers for the gateway tests that run Molecule scenarios on rootful podman.
+"""Helpers for the tests that run on rootful podman: Molecule scenarios of the gateway roles and the
+embedded lab's end-to-end runs.
 
-Imported by test_molecule.py, test_failover.py and benchmarks/failover_bench.py (not a conftest:
-the lead owns tests/conftest.py). Every podman call uses CONTAINERS_CONF=lab/containers.conf.
+Imported by test_molecule.py, test_failover.py, lab/test_*.py and benchmarks/failover_bench.py (not a
+conftest: the lead owns tests/conftest.py). Every podman call uses CONTAINERS_CONF=lab/containers.conf.
 """
 
 from __future__ import annotations
@@ -198,3 +199,55 @@ def restore_keepalived(plan: dict, gateway: str, timeout: float = 30) -> None:
     holder = vip_holder(plan)
     if holder:
         wait_for(lambda: bgp_established(lab[holder]), timeout=timeout, interval=0.5)
+
+
+# ------------------------------------------------------------------------------------------------
+# The embedded lab's end-to-end runs (tests/integration/lab/): `lab/lab.py` and ansible-playbook
+# against the tests' own lab (tests/integration/lab/e2e.toml, cluster "e2e"), over the harness
+# connection (default) or over SSH as a user with sudo (connection="ssh": DUALSTACK_LAB_CONNECTION).
+E2E_CONFIG = REPO / "tests" / "integration" / "lab" / "e2e.toml"
+E2E_STATE = REPO / ".cache" / "lab" / "e2e"
+
+
+def e2e_env(config: str | Path = E2E_CONFIG, connection: str = "podman") -> dict:
+    env = lab_env()
+    env.update(DUALSTACK_CONFIG=str(config), DUALSTACK_LAB_CONNECTION=connection, ANSIBLE_NOCOLOR="1",
+               OS_CLIENT_CONFIG_FILE=str(E2E_STATE / "clouds.yaml"))
+    return env
+
+
+def e2e_sh(cmd: list, config: str | Path = E2E_CONFIG, connection: str = "podman", timeout: float = 900,
+           check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, cwd=REPO, env=e2e_env(config, connection), capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    if check and res.returncode != 0:
+        raise AssertionError("%s -> %d\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode, res.stdout[-6000:],
+                                                   res.stderr[-3000:]))
+    return res
+
+
+def e2e_lab(*args: str, **kw) -> subprocess.CompletedProcess:
+    return e2e_sh([str(VENV_BIN / "python"), "lab/lab.py", *args], **kw)
+
+
+def e2e_playbook(*args: str, **kw) -> subprocess.CompletedProcess:
+    return e2e_sh([str(VENV_BIN / "ansible-playbook"), *args], **kw)
+
+
+def recap(output: str) -> dict:
+    """{host: {"ok": n, "changed": n, "failed": n, ...}} from a PLAY RECAP."""
+    out = {}
+    for line in output.split("PLAY RECAP")[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if m:
+            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return out
+
+
+def assert_summary_ok(plan: dict, summary: subprocess.CompletedProcess) -> None:
+    """`lab summary` after a site run and `lab client`: VIPs, every BGP session, pings both families."""
+    assert summary.returncode == 0, summary.stdout + summary.stderr
+    assert "VIPs on exactly one gateway, both families together: yes" in summary.stdout, summary.stdout
+    assert re.search(r"IPv6 \S+\s+OK", summary.stdout) and re.search(r"IPv4 \S+\s+OK", summary.stdout), summary.stdout
+    nodes = len(plan["groups"]["k8s_control_plane"]) + len(plan["groups"]["k8s_workers"])
+    assert "%d of %d sessions Established" % (2 * nodes, 2 * nodes) in summary.stdout, summary.stdout

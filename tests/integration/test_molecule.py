@@ -2,9 +2,11 @@
 
     .venv/bin/pytest -m molecule tests/integration/test_molecule.py
 
-Each scenario runs `molecule test -s NAME` (destroy, syntax, create, prepare, converge,
+Each scenario runs `molecule test -s NAME` (destroy, syntax, create, prepare, check, converge,
 idempotence, verify, destroy) on rootful podman with CONTAINERS_CONF=lab/containers.conf and must
-leave no container or network behind. The Molecule log is kept in tests/output/molecule-NAME.log.
+leave no container or network behind. The one-role scenarios run their role with plain variables
+(host_vars/group_vars in molecule.yml; no config.toml, no inventory plugin). The Molecule log is kept
+in tests/output/molecule-NAME.log.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest_lab import REPO, assert_clean, molecule, skip_reason  # noqa: E402
+from conftest_lab import REPO, molecule, podman, skip_reason  # noqa: E402
 
 pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
@@ -40,6 +42,14 @@ def test_scenario(scenario):
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
     assert result.returncode == 0, f"molecule test -s {scenario} failed after {elapsed:.0f} s:\n{tail}"
     assert_clean(scenario)
+
+
+def assert_clean(scenario):
+    """No container or network labelled with the scenario (shared/create.yml labels both) is left."""
+    label = f"label=dualstack-k8s-molecule={scenario}"
+    containers = podman("ps", "-aq", "--filter", label, check=False).stdout.split()
+    networks = podman("network", "ls", "-q", "--filter", label, check=False).stdout.split()
+    assert not containers and not networks, f"left behind: {containers} {networks}"
 
 
 def test_bad_config_stops_before_any_host(tmp_path):

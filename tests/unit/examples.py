@@ -37,3 +37,26 @@ def check_golden(path, text):
     assert os.path.exists(path), "golden file %s missing: run with DUALSTACK_UPDATE_GOLDEN=1" % path
     with open(path) as handle:
         assert handle.read() == text, "rendering differs from %s" % path
+
+
+def _strip(prefix, inputs, drop=()):
+    return dict((key[len(prefix):], value) for key, value in inputs.items()
+                if key.startswith(prefix) and key[len(prefix):] not in drop)
+
+
+def kubeadm_params(plan, name, **extra):
+    """The kubeadm_config parameters the kubeadm role passes for one node: its inventory inputs
+    (role_inputs.kubeadm_inputs) without the kubeadm_ prefix, plus ``extra``."""
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import kubeadm_inputs
+    params = _strip("kubeadm_", kubeadm_inputs(plan, name), drop=("ca_host",))
+    params.update(extra)
+    return params
+
+
+def calico_params(plan, style=None):
+    """The calico_manifests parameters the calico role passes (first control-plane node)."""
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import calico_inputs
+    params = _strip("calico_", calico_inputs(plan, plan["kubernetes"]["first_control_plane"]))
+    if style:
+        params["style"] = style
+    return params

@@ -1,6 +1,8 @@
-"""Calico rendering: golden files for both styles, CRD schema validation of every rendered
-Calico object, kubernetes-validate for the core objects, the dual-stack facts of
-docs/kubernetes.md and one failing test per validation rule."""
+"""Calico rendering from the plain inputs role_inputs.calico_inputs computes: golden files for both
+styles, CRD schema validation of every rendered Calico object, kubernetes-validate for the core
+objects, the dual-stack facts of docs/kubernetes.md and the module's argument checks. Calico's
+limits as config rules (block sizes, IPIP on IPv6, the AS check) are tested with
+plugins/plugin_utils/rules.py, where they live."""
 
 import copy
 import glob
@@ -19,7 +21,7 @@ if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import calico as C  # noqa: E402
-from examples import EXAMPLES, GOLDEN, check_golden, plan_of  # noqa: E402
+from examples import EXAMPLES, GOLDEN, calico_params, check_golden, plan_of  # noqa: E402
 
 SCHEMAS = os.path.join(REPO, "tests", "schemas", "calico")
 K8S_VERSION = "1.34"
@@ -106,10 +108,11 @@ def env_of(patch):
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_golden_schemas_and_facts(example, style):
     plan = plan_of(example)
-    assert C.validate_calico(plan, style) == []
+    params = calico_params(plan, style)
+    assert C.input_errors(params) == []
     fams = plan["cluster"]["ip_families"]
-    texts = C.render_calico_texts(plan, style)
-    files = C.render_calico(plan, style)
+    texts = C.render_calico_texts(params)
+    files = C.render_calico(params)
     assert sorted(texts) == sorted(name for name, dummy in C.apply_plan(style))
     for name, text in texts.items():
         check_golden(os.path.join(GOLDEN, example, "calico", style, name), text)
@@ -169,6 +172,10 @@ def test_golden_schemas_and_facts(example, style):
             assert env["CALICO_%sPOOL_BLOCK_SIZE" % fam.upper()] == str(pool["block_size"])
             assert env["CALICO_%sPOOL_NAT_OUTGOING" % fam.upper()] == str(pool["nat_outgoing"]).lower()
         assert "CALICO_IPV6POOL_IPIP" not in env
+        for fam in ("ipv4", "ipv6"):
+            if fam not in fams:  # no default pool of a family the cluster does not have
+                assert env["CALICO_%sPOOL_CIDR" % fam.upper()] == "none"
+        assert ("CALICO_ROUTER_ID" in env) is ("ipv4" not in fams)
 
 
 def test_no_golden_file_is_orphaned():
@@ -176,7 +183,7 @@ def test_no_golden_file_is_orphaned():
         parts = path[:-len(".golden")].split(os.sep)
         example, style, name = parts[-4], parts[-2], parts[-1]
         assert example in EXAMPLES and style in C.STYLES, path
-        assert name in C.render_calico(plan_of(example), style), "%s: not rendered any more" % path
+        assert name in C.render_calico(calico_params(plan_of(example), style)), "%s: not rendered any more" % path
 
 
 # ------------------------------------------------------------------------------------------
@@ -184,7 +191,7 @@ def test_no_golden_file_is_orphaned():
 # ------------------------------------------------------------------------------------------
 
 def test_seed004_manifest_style_matches_the_seed():
-    files = C.render_calico(plan_of("seed004"), "manifest")
+    files = C.render_calico(calico_params(plan_of("seed004"), "manifest"))
     ipam = cni_config(files["calico-config.yaml"][0])["plugins"][0]["ipam"]
     assert ipam == {"type": "calico-ipam", "assign_ipv4": "true", "assign_ipv6": "true"}
     env = env_of(files["calico-node-env.yaml"][0])
@@ -198,7 +205,7 @@ def test_seed004_manifest_style_matches_the_seed():
 
 
 def test_ipv6_primary_pools_v6_first():
-    files = C.render_calico(plan_of("ipv6-primary"))
+    files = C.render_calico(calico_params(plan_of("ipv6-primary")))
     assert [p["spec"]["cidr"] for p in files["ippools.yaml"]] == ["fd20:244::/56", "10.244.0.0/16"]
     assert [p["spec"]["blockSize"] for p in files["ippools.yaml"]] == [122, 26]
     net = files["installation.yaml"][0]["spec"]["calicoNetwork"]
@@ -210,12 +217,12 @@ def test_ipv6_primary_pools_v6_first():
 
 def test_ipv6_only_seed002():
     plan = plan_of("ipv6-only")
-    files = C.render_calico(plan, "manifest")
+    files = C.render_calico(calico_params(plan, "manifest"))
     ipam = cni_config(files["calico-config.yaml"][0])["plugins"][0]["ipam"]
     assert ipam["assign_ipv4"] == "false" and ipam["assign_ipv6"] == "true"
     env = env_of(files["calico-node-env.yaml"][0])
     assert env["IP"] == "none" and env["IP6"] == "autodetect"
-    assert "IP_AUTODETECTION_METHOD" not in env and "CALICO_IPV4POOL_CIDR" not in env
+    assert "IP_AUTODETECTION_METHOD" not in env
     assert env["CALICO_IPV6POOL_NAT_OUTGOING"] == "false"
     pools = files["ippools.yaml"]
     assert len(pools) == 1 and pools[0]["spec"]["natOutgoing"] is False
@@ -223,12 +230,12 @@ def test_ipv6_only_seed002():
     peers = files["bgp.yaml"][1:]
     assert len(peers) == 1 and peers[0]["spec"]["nextHopMode"] == "Keep"  # keepOriginalNextHop: true
     assert files["bgp.yaml"][0]["spec"]["nodeToNodeMeshEnabled"] is True
-    inst = C.render_calico(plan, "operator")["installation.yaml"][0]["spec"]["calicoNetwork"]
+    inst = C.render_calico(calico_params(plan, "operator"))["installation.yaml"][0]["spec"]["calicoNetwork"]
     assert "nodeAddressAutodetectionV4" not in inst and inst["ipPools"][0]["natOutgoing"] == "Disabled"
 
 
 def test_ipv4_only_ipip_cross_subnet():
-    files = C.render_calico(plan_of("ipv4-only"), "manifest")
+    files = C.render_calico(calico_params(plan_of("ipv4-only"), "manifest"))
     pool = files["ippools.yaml"][0]["spec"]
     assert pool["ipipMode"] == "CrossSubnet" and pool["vxlanMode"] == "Never"
     env = env_of(files["calico-node-env.yaml"][0])
@@ -237,19 +244,19 @@ def test_ipv4_only_ipip_cross_subnet():
 
 
 def test_vxlan_and_mesh_off():
-    files = C.render_calico(plan_of("unit-v6-primary-vxlan"))
+    files = C.render_calico(calico_params(plan_of("unit-v6-primary-vxlan")))
     assert [(p["spec"]["ipipMode"], p["spec"]["vxlanMode"]) for p in files["ippools.yaml"]] == [
         ("Never", "Always"), ("Never", "CrossSubnet")]
     assert files["ippools.yaml"][0]["spec"]["blockSize"] == 120
-    bgp = C.render_calico(plan_of("unit-v4-dns-endpoint"))["bgp.yaml"]
+    bgp = C.render_calico(calico_params(plan_of("unit-v4-dns-endpoint")))["bgp.yaml"]
     assert bgp[0]["spec"]["nodeToNodeMeshEnabled"] is False and bgp[1]["spec"]["nextHopMode"] == "Self"
 
 
 def test_apply_plan_per_style():
     assert dict(C.apply_plan("operator"))["ippools.yaml"] == "reference"
     assert dict(C.apply_plan("manifest"))["calico-node-env.yaml"] == "patch"
-    assert set(C.render_calico(plan_of("seed004"), "operator")) == set(dict(C.apply_plan("operator")))
-    assert set(C.render_calico(plan_of("seed004"), "manifest")) == set(dict(C.apply_plan("manifest")))
+    assert set(C.render_calico(calico_params(plan_of("seed004"), "operator"))) == set(dict(C.apply_plan("operator")))
+    assert set(C.render_calico(calico_params(plan_of("seed004"), "manifest"))) == set(dict(C.apply_plan("manifest")))
 
 
 # ------------------------------------------------------------------------------------------
@@ -257,112 +264,59 @@ def test_apply_plan_per_style():
 # ------------------------------------------------------------------------------------------
 
 def test_schema_rejects_a_wrong_field():
-    pool = C.ippools(plan_of("seed004"))[0]
+    pool = C.ippools(calico_params(plan_of("seed004")))[0]
     pool["spec"]["ipipMode"] = "Sometimes"
     with pytest.raises(jsonschema.ValidationError):
         validate_crd(pool)
-    inst = C.installation(plan_of("seed004"))
+    inst = C.installation(calico_params(plan_of("seed004")))
     inst["spec"]["calicoNetwork"]["ipPools"][0]["natOutgoing"] = True  # must be Enabled/Disabled
     with pytest.raises(jsonschema.ValidationError):
         validate_crd(inst)
 
 
 def test_cel_rules_reject_ipip_on_ipv6():
-    pool = C.ippools(plan_of("seed004"))[1]
+    pool = C.ippools(calico_params(plan_of("seed004")))[1]
     pool["spec"]["ipipMode"] = "Always"
     with pytest.raises(AssertionError, match="IPIP on IPv6"):
         validate_crd(pool)
 
 
 def test_kubernetes_validate_rejects_a_bad_config_map():
-    cm = C.calico_config_map(plan_of("seed004"))
+    cm = C.calico_config_map(calico_params(plan_of("seed004")))
     cm["data"]["veth_mtu"] = 0
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_core(cm)
 
 
 # ------------------------------------------------------------------------------------------
-# validate_calico: one failing case per rule
+# issue 15, item 4, and the module's argument checks
 # ------------------------------------------------------------------------------------------
 
-def calico_keys(plan, style=None):
-    return [key for key, dummy in C.validate_calico(plan, style)]
+def test_ipv6_only_manifest_has_a_hash_router_id_and_no_ipv4_pool():
+    """Issue 15, item 4: IPv6-only calico-node needs a router ID that does not come from an IPv4
+    address (CALICO_ROUTER_ID=hash) and must not create its default IPv4 pool
+    (CALICO_IPV4POOL_CIDR=none: calico-node's startup skips the IPv4 pool for it)."""
+    env = env_of(C.render_calico(calico_params(plan_of("ipv6-only"), "manifest"))["calico-node-env.yaml"][0])
+    assert env["CALICO_ROUTER_ID"] == "hash"
+    assert env["CALICO_IPV4POOL_CIDR"] == "none" and env["IP"] == "none"
+    assert "NO_DEFAULT_POOLS" not in env  # calico-node refuses it together with a pool CIDR
+    dual = env_of(C.render_calico(calico_params(plan_of("seed004"), "manifest"))["calico-node-env.yaml"][0])
+    assert "CALICO_ROUTER_ID" not in dual and dual["CALICO_IPV4POOL_CIDR"] == "10.244.0.0/16"
+    v4 = env_of(C.render_calico(calico_params(plan_of("ipv4-only"), "manifest"))["calico-node-env.yaml"][0])
+    assert v4["CALICO_IPV6POOL_CIDR"] == "none" and "CALICO_ROUTER_ID" not in v4
 
 
-def test_rule_style():
-    assert calico_keys(plan_of("seed004"), "helm") == ["calico.style"]
+def test_input_errors():
+    params = calico_params(plan_of("seed004"))
+    assert C.input_errors(params) == []
+    assert [k for k, dummy in C.input_errors(dict(params, pools=params["pools"] * 2))] == ["pools"]
+    assert [k for k, dummy in C.input_errors(dict(params, node_subnets={"ipv6": "fd00::/64"}))] == ["node_subnets"]
+    peers = [dict(params["bgp_peers"][0], peer_ip="")]
+    assert [k for k, dummy in C.input_errors(dict(params, bgp_peers=peers))] == ["bgp_peers[0]"]
 
 
-def test_rule_pools_per_family_in_order():
+def test_only_the_first_control_plane_node_gets_calico_inputs():
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import calico_inputs
     plan = plan_of("seed004")
-    plan["calico"]["pools"].reverse()
-    assert "cluster.ip_families" in calico_keys(plan)
-
-
-def test_rule_pool_matches_pod_subnet():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][1]["cidr"] = "fdff:9::/56"
-    assert calico_keys(plan) == ["kubernetes.pod_subnet_v6"]
-
-
-def test_rule_pool_family():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][0]["cidr"] = "fdff:9::/56"
-    assert calico_keys(plan) == ["kubernetes.pod_subnet_v4"]
-
-
-def test_rule_block_size_range():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][1]["block_size"] = 112
-    assert calico_keys(plan) == ["calico.block_size_v6"]
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][0]["block_size"] = 19
-    assert calico_keys(plan) == ["calico.block_size_v4"]
-
-
-def test_rule_block_inside_pool():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][0]["cidr"] = plan["kubernetes"]["pod_subnets"][0] = "10.244.0.0/28"
-    assert calico_keys(plan) == ["calico.block_size_v4"]
-
-
-def test_rule_ipip_is_ipv4_only():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][1]["encapsulation"] = "IPIP"
-    errors = C.validate_calico(plan)
-    assert [k for k, dummy in errors] == ["calico.encapsulation_v6"] and "IPv4-only" in errors[0][1]
-
-
-def test_rule_next_hop_mode():
-    plan = plan_of("seed004")
-    plan["calico"]["next_hop_mode"] = "KeepOriginal"
-    assert calico_keys(plan) == ["calico.next_hop_mode"]
-
-
-def test_rule_peer_per_family():
-    plan = plan_of("seed004")
-    plan["calico"]["peers"].pop()
-    assert calico_keys(plan) == ["gateways.vip_v4"]
-    plan = plan_of("seed004")
-    plan["calico"]["peers"][1]["peer_ip"] = "172.30.154.253"
-    assert calico_keys(plan) == ["gateways.vip_v6"]
-
-
-def test_rule_peer_as_differs():
-    plan = plan_of("seed004")
-    for peer in plan["calico"]["peers"]:
-        peer["as_number"] = plan["calico"]["as_number"]
-    assert set(calico_keys(plan)) == {"gateways.as_number"}
-
-
-def test_rule_autodetection_names_the_node_subnet():
-    plan = plan_of("seed004")
-    plan["calico"]["autodetection"]["ipv6"] = "interface=eth0"
-    assert calico_keys(plan) == ["network.ipv6_cidr"]
-
-
-def test_render_refuses_an_invalid_plan():
-    plan = plan_of("seed004")
-    plan["calico"]["pools"][1]["encapsulation"] = "IPIP"
-    with pytest.raises(C.CalicoError, match="calico.encapsulation_v6"):
-        C.render_calico(plan)
+    assert calico_inputs(plan, "master2") == {} and calico_inputs(plan, "worker1") == {}
+    assert calico_inputs(plan, "master1")["calico_node_subnets"] == {"ipv4": "172.30.154.0/24", "ipv6": "fd00:154::/120"}

@@ -150,7 +150,7 @@ BAD = [
     ("host-name-bad", [("gateways.count", _DELETE), ("gateways.hosts", [{"name": "GW_1"}])],
      "gateways.hosts[0].name", "host name"),
     ("host-name-duplicate", [("gateways.count", _DELETE), ("gateways.hosts", [{"name": "master1"}])],
-     "kubernetes.control_plane_count", "used twice"),
+     "gateways.hosts[0].name", "used twice"),
     ("as-equal", [("gateways.as_number", 64512)], "gateways.as_number", "eBGP"),
     ("as-range", [("calico.as_number", 0)], "calico.as_number", "greater than or equal to 1"),
     ("port-range", [("wireguard.port", 70000)], "wireguard.port", "less than or equal to 65535"),

@@ -1,5 +1,7 @@
-"""kubeadm rendering: golden files, the kubeadm facts of docs/kubernetes.md, a v1beta4 structural
-check and one failing test per validation rule.
+"""kubeadm rendering from the plain inputs role_inputs.kubeadm_inputs computes: golden files, the
+kubeadm facts of docs/kubernetes.md, a v1beta4 structural check, CA pinning of joins and the
+module's argument checks. The config rules (CIDR limits, node mask range, endpoint syntax) are
+tested where they live, with plugins/plugin_utils/rules.py.
 
 Regenerate the golden files after a reviewed change with
 ``DUALSTACK_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_kubeadm.py tests/unit/test_calico.py``
@@ -20,7 +22,7 @@ if os.path.join(REPO, ".collections") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, ".collections"))
 
 from ansible_collections.dualstack.k8s.plugins.module_utils import kubeadm as K  # noqa: E402
-from examples import EXAMPLES, GOLDEN, check_golden, plan_of  # noqa: E402
+from examples import EXAMPLES, GOLDEN, check_golden, kubeadm_params, plan_of  # noqa: E402
 
 
 def k8s_nodes(plan):
@@ -119,16 +121,16 @@ def test_structural_check_rejects_map_extra_args():
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_golden_and_facts(example):
     plan = plan_of(example)
-    assert K.validate_kubeadm(plan) == []
     fams = plan["cluster"]["ip_families"]
     k = plan["kubernetes"]
     for name in k8s_nodes(plan):
-        text = K.render_kubeadm_text(plan, name)
+        params = kubeadm_params(plan, name)
+        text = K.render_kubeadm_text(params)
         check_golden(os.path.join(GOLDEN, example, "kubeadm", name + ".yaml"), text)
-        docs = K.render_kubeadm(plan, name)
+        docs = K.render_kubeadm(params)
         # the emitter is plain YAML: a YAML parser reads back exactly the documents
         assert list(yaml.safe_load_all(text)) == docs
-        assert text == K.render_kubeadm_text(plan, name), "rendering must be deterministic"
+        assert text == K.render_kubeadm_text(kubeadm_params(plan, name)), "rendering must be deterministic"
         for doc in docs:
             check_kubeadm_document(doc)
         host = plan["hosts"][name]
@@ -150,10 +152,8 @@ def test_golden_and_facts(example):
             assert cc["apiServer"]["certSANs"] == k["cert_sans"]
             cm = arg_map(cc["controllerManager"]["extraArgs"])
             assert "cluster-cidr" not in cm and "service-cluster-ip-range" not in cm
-            if len(fams) == 2:
-                assert list(cm) == ["node-cidr-mask-size-%s" % f for f in fams]
-            else:
-                assert list(cm) == ["node-cidr-mask-size"]
+            # always family-specific, single stack included (issue 15, item 3)
+            assert list(cm) == ["node-cidr-mask-size-%s" % f for f in fams]
             init = by_kind["InitConfiguration"]
             assert init["localAPIEndpoint"]["advertiseAddress"] == host["primary_ip"]
             assert K.family_of(host["primary_ip"]) == K.family_of(k["service_subnets"][0])
@@ -164,6 +164,8 @@ def test_golden_and_facts(example):
             bt = join["discovery"]["bootstrapToken"]
             assert bt["apiServerEndpoint"] == k["control_plane_endpoint"]
             assert bt["token"] == K.PLACEHOLDER_TOKEN
+            # pinned by default (issue 15, item 7): a placeholder that fails closed, never a skip
+            assert bt["caCertHashes"] == [K.PLACEHOLDER_CA_HASH] and "unsafeSkipCAVerification" not in bt
             if host["role"] == "control_plane":
                 assert join["controlPlane"]["localAPIEndpoint"]["advertiseAddress"] == host["primary_ip"]
             else:
@@ -182,8 +184,8 @@ def test_no_golden_file_is_orphaned():
 # the facts of docs/kubernetes.md, spelled out per example
 # ------------------------------------------------------------------------------------------
 
-def rendered(example, name):
-    return docs_by_kind(K.render_kubeadm(plan_of(example), name))
+def rendered(example, name, **extra):
+    return docs_by_kind(K.render_kubeadm(kubeadm_params(plan_of(example), name, **extra)))
 
 
 def test_seed004_ipv4_primary():
@@ -219,7 +221,7 @@ def test_ipv6_primary_orders_ipv6_first_and_brackets_the_endpoint():
     master2 = rendered("ipv6-primary", "master2")["JoinConfiguration"]
     assert master2["controlPlane"]["localAPIEndpoint"] == {"advertiseAddress": "2001:db8:20::15", "bindPort": 6443}
     assert master2["discovery"]["bootstrapToken"]["apiServerEndpoint"] == "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"
-    text = K.render_kubeadm_text(plan_of("ipv6-primary"), "master1")
+    text = K.render_kubeadm_text(kubeadm_params(plan_of("ipv6-primary"), "master1"))
     assert 'controlPlaneEndpoint: "[2001:db8:20:0:ffff:ffff:ffff:fffe]:6443"' in text
 
 
@@ -228,7 +230,7 @@ def test_ipv6_only_single_stack():
     cc = docs["ClusterConfiguration"]
     assert cc["networking"] == {"dnsDomain": "c2.k8s.example", "podSubnet": "2001:db8:32::/64",
                                 "serviceSubnet": "2001:db8:33::/108"}
-    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size", "value": "80"}]
+    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size-ipv6", "value": "80"}]
     assert arg_map(docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"])["node-ip"] == "2001:db8:30::14"
     assert docs["KubeletConfiguration"]["clusterDomain"] == "c2.k8s.example"
 
@@ -237,8 +239,19 @@ def test_ipv4_only_single_stack():
     docs = rendered("ipv4-only", "master1")
     cc = docs["ClusterConfiguration"]
     assert cc["networking"]["podSubnet"] == "10.244.0.0/16"
-    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size", "value": "24"}]
+    assert cc["controllerManager"]["extraArgs"] == [{"name": "node-cidr-mask-size-ipv4", "value": "24"}]
     assert arg_map(docs["InitConfiguration"]["nodeRegistration"]["kubeletExtraArgs"])["node-ip"] == "10.40.0.20"
+
+
+def test_single_stack_node_mask_is_family_specific():
+    """Issue 15, item 3: an IPv6-only /96 pod subnet with node mask /112 is valid for kubeadm only
+    with node-cidr-mask-size-ipv6 (with the bare flag kubeadm checks its IPv6 default /64 against
+    the /96 and fails in kubeadm init)."""
+    params = kubeadm_params(plan_of("ipv6-only"), "master1", pod_subnets=["2001:db8:32::/96"],
+                            node_mask_sizes={"ipv6": 112})
+    cm = docs_by_kind(K.render_kubeadm(params))["ClusterConfiguration"]["controllerManager"]["extraArgs"]
+    assert cm == [{"name": "node-cidr-mask-size-ipv6", "value": "112"}]
+    assert all(a["name"] != "node-cidr-mask-size" for a in cm)
 
 
 def test_dns_endpoint_and_exact_version():
@@ -247,203 +260,106 @@ def test_dns_endpoint_and_exact_version():
     assert docs["ClusterConfiguration"]["apiServer"]["certSANs"] == ["172.30.170.254", "api.v4only.example"]
     assert docs["ClusterConfiguration"]["kubernetesVersion"] == "stable-1.34"
     assert rendered("unit-v6-primary-vxlan", "master1")["ClusterConfiguration"]["kubernetesVersion"] == "v1.34.2"
-    plan = plan_of("seed004")
-    cc = docs_by_kind(K.render_kubeadm(plan, "master1", kubernetes_version_override="v1.34.3"))
+    cc = rendered("seed004", "master1", kubernetes_version="v1.34.3")
     assert cc["ClusterConfiguration"]["kubernetesVersion"] == "v1.34.3"
+    assert K.kubernetes_version("1.34") == "stable-1.34" and K.kubernetes_version("stable-1.34") == "stable-1.34"
 
 
 def test_join_options():
     plan = plan_of("seed004")
     token = "0a1b2c.0123456789abcdef"
     ca = "sha256:" + "ab" * 32
-    docs = K.render_kubeadm(plan, "master2", token=token, ca_cert_hashes=[ca], certificate_key="k" * 64)
+    docs = K.render_kubeadm(kubeadm_params(plan, "master2", bootstrap_token=token, ca_cert_hashes=[ca],
+                                           certificate_key="k" * 64))
     join = docs_by_kind(docs)["JoinConfiguration"]
     assert join["discovery"]["bootstrapToken"] == {"apiServerEndpoint": "172.30.154.254:6443", "token": token,
                                                    "caCertHashes": [ca]}
     assert join["controlPlane"]["certificateKey"] == "k" * 64
-    init = docs_by_kind(K.render_kubeadm(plan, "master1", token=token, cri_socket="unix:///run/containerd/containerd.sock"))
+    init = docs_by_kind(K.render_kubeadm(kubeadm_params(plan, "master1", bootstrap_token=token,
+                                                        cri_socket="unix:///run/containerd/containerd.sock")))
     assert init["InitConfiguration"]["bootstrapTokens"][0]["token"] == token
     assert init["InitConfiguration"]["nodeRegistration"]["criSocket"] == "unix:///run/containerd/containerd.sock"
-    assert "PLACEHOLDER" not in K.render_kubeadm_text(plan, "master1", token=token)
-    assert "PLACEHOLDER" in K.render_kubeadm_text(plan, "master1")
+    assert "PLACEHOLDER" not in K.render_kubeadm_text(kubeadm_params(plan, "master1", bootstrap_token=token))
+    assert "PLACEHOLDER" in K.render_kubeadm_text(kubeadm_params(plan, "master1"))
 
 
-def test_gateway_is_not_a_kubernetes_node():
-    with pytest.raises(K.KubeadmError, match="not a Kubernetes node"):
-        K.render_kubeadm(plan_of("seed004"), "gw1")
+def test_joins_pin_the_ca_by_default():
+    """Issue 15, item 7: without a CA hash a join used unsafeSkipCAVerification; now it carries a
+    placeholder hash (kubeadm join fails closed with it) and skipping is an explicit opt-in."""
+    plan = plan_of("seed004")
+    for name in ("master2", "worker1"):
+        bt = rendered("seed004", name)["JoinConfiguration"]["discovery"]["bootstrapToken"]
+        assert "unsafeSkipCAVerification" not in bt and bt["caCertHashes"] == [K.PLACEHOLDER_CA_HASH]
+        text = K.render_kubeadm_text(kubeadm_params(plan, name))
+        assert "The CA hash is a PLACEHOLDER" in text
+        assert K.placeholder_ca_hash(kubeadm_params(plan, name))
+    skip = rendered("seed004", "worker1", unsafe_skip_ca_verification=True)["JoinConfiguration"]
+    assert skip["discovery"]["bootstrapToken"]["unsafeSkipCAVerification"] is True
+    assert "caCertHashes" not in skip["discovery"]["bootstrapToken"]
+    assert "CA verification is SKIPPED" in K.render_kubeadm_text(
+        kubeadm_params(plan, "worker1", unsafe_skip_ca_verification=True))
+    # a given hash wins over the opt-in
+    ca = "sha256:" + "cd" * 32
+    bt = rendered("seed004", "worker1", ca_cert_hashes=[ca], unsafe_skip_ca_verification=True)
+    assert bt["JoinConfiguration"]["discovery"]["bootstrapToken"]["caCertHashes"] == [ca]
+    assert "unsafeSkipCAVerification" not in bt["JoinConfiguration"]["discovery"]["bootstrapToken"]
+    assert not K.placeholder_ca_hash(kubeadm_params(plan, "master1"))
+
+
+def test_ca_hash_command_matches_kubeadm(tmp_path):
+    """The role's CA hash (tasks/ca_hash.yml, run on the first control-plane node with openssl) is
+    kubeadm's: sha256 over the DER SubjectPublicKeyInfo of the CA certificate (RSA and ECDSA CAs)."""
+    import datetime
+    import hashlib
+    import shutil
+    import subprocess
+    pytest.importorskip("cryptography")
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    with open(os.path.join(REPO, "roles", "kubeadm", "tasks", "ca_hash.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    shell = [t for t in tasks if "ansible.builtin.shell" in t][0]["ansible.builtin.shell"]
+    for key in (rsa.generate_private_key(public_exponent=65537, key_size=2048), ec.generate_private_key(ec.SECP256R1())):
+        name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "kubernetes")])
+        now = datetime.datetime(2026, 1, 1)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                .sign(key, hashes.SHA256()))
+        path = tmp_path / "ca.crt"
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        cmd = shell["cmd"].replace("{{ kubeadm_ca_cert_path | quote }}", str(path))
+        assert "{{" not in cmd, cmd
+        out = subprocess.run(["/bin/bash", "-c", cmd], capture_output=True, text=True, check=True).stdout
+        assert out.split()[0] == hashlib.sha256(spki).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------
-# validation: one failing case per rule, each naming the config key
+# the module's argument checks (config rules are tested with plugin_utils/rules.py)
 # ------------------------------------------------------------------------------------------
 
-def keys_of(plan):
-    return [key for key, dummy in K.validate_kubeadm(plan)]
+def test_input_errors():
+    plan = plan_of("seed004")
+    assert K.input_errors(kubeadm_params(plan, "master1")) == []
+    assert K.input_errors(kubeadm_params(plan, "worker1")) == []
+    params = kubeadm_params(plan, "master1", node_mask_sizes={"ipv4": 24})
+    assert [k for k, dummy in K.input_errors(params)] == ["node_mask_sizes"]
+    params = kubeadm_params(plan, "master1", pod_subnets=[], kubernetes_version="")
+    assert [k for k, dummy in K.input_errors(params)] == ["pod_subnets", "kubernetes_version"]
+    params = kubeadm_params(plan, "worker1", bootstrap_token="ABCDEF.0123456789abcdef", ca_cert_hashes=["sha256:xyz"])
+    assert [k for k, dummy in K.input_errors(params)] == ["bootstrap_token", "ca_cert_hashes"]
 
 
-def dual():
-    return plan_of("seed004")
-
-
-def test_rule_at_most_two_cidrs():
-    plan = dual()
-    plan["kubernetes"]["pod_subnets"].append("10.250.0.0/16")
-    assert "kubernetes.pod_subnet_v4" in keys_of(plan)
-
-
-def test_rule_one_cidr_per_family():
-    plan = dual()
-    plan["kubernetes"]["service_subnets"] = ["10.96.0.0/12", "10.112.0.0/12"]
-    errors = K.validate_kubeadm(plan)
-    assert errors[0][0] == "kubernetes.service_subnet_v4" and "one CIDR of each family" in errors[0][1]
-
-
-def test_rule_cidr_family_order_follows_cluster_families():
-    plan = dual()
-    plan["kubernetes"]["pod_subnets"].reverse()
-    errors = K.validate_kubeadm(plan)
-    assert errors and errors[0][0] == "kubernetes.pod_subnet_v6" and "family order" in errors[0][1]
-
-
-def test_rule_single_stack_has_one_cidr():
-    plan = plan_of("ipv6-only")
-    plan["kubernetes"]["pod_subnets"].append("10.244.0.0/16")
-    errors = K.validate_kubeadm(plan)
-    assert errors[0][0] == "kubernetes.pod_subnet_v6" and "family order" in errors[0][1]
-
-
-def test_rule_invalid_cidr():
-    plan = dual()
-    plan["kubernetes"]["pod_subnets"][1] = "fdff:2::1/56"  # host bits set
-    assert keys_of(plan) == ["kubernetes.pod_subnet_v6"]
-
-
-def test_rule_service_subnet_v6_host_bits():
-    plan = dual()
-    plan["kubernetes"]["service_subnets"][1] = "fdff:3::/96"
-    errors = K.validate_kubeadm(plan)
-    assert errors == [("kubernetes.service_subnet_v6", errors[0][1])] and "32 host bits" in errors[0][1]
-
-
-def test_rule_service_subnet_v4_host_bits():
-    plan = dual()
-    plan["kubernetes"]["service_subnets"][0] = "10.0.0.0/8"
-    assert keys_of(plan) == ["kubernetes.service_subnet_v4"]
-
-
-def test_rule_service_subnet_at_the_limit_is_fine():
-    plan = dual()
-    plan["kubernetes"]["service_subnets"] = ["10.96.0.0/12", "fdff:3::/108"]
-    assert keys_of(plan) == []
-
-
-def test_rule_node_mask_shorter_than_pod_prefix():
-    plan = dual()
-    plan["kubernetes"]["node_mask_sizes"]["ipv6"] = 48
-    errors = K.validate_kubeadm(plan)
-    assert errors[0][0] == "kubernetes.node_mask_v6" and "shorter" in errors[0][1]
-
-
-def test_rule_node_mask_more_than_16_bits_longer():
-    plan = dual()
-    plan["kubernetes"]["node_mask_sizes"]["ipv4"] = 16 + 17  # pod subnet /16
-    errors = K.validate_kubeadm(plan)
-    assert errors[0][0] == "kubernetes.node_mask_v4" and "16 bits" in errors[0][1]
-
-
-def test_rule_node_cidrs_for_every_node():
-    plan = dual()
-    plan["kubernetes"]["node_mask_sizes"]["ipv4"] = 18  # /16 pod subnet: 4 node CIDRs for 7 nodes
-    errors = K.validate_kubeadm(plan)
-    assert [key for key, dummy in errors] == ["kubernetes.node_mask_v4"] and "give 4 nodes a CIDR" in errors[0][1]
-
-
-def test_rule_node_mask_missing():
-    plan = dual()
-    del plan["kubernetes"]["node_mask_sizes"]["ipv6"]
-    assert keys_of(plan) == ["kubernetes.node_mask_v6"]
-
-
-def test_rule_advertise_address_family_matches_first_service_subnet():
-    plan = plan_of("ipv6-primary")  # first service subnet: IPv6
-    plan["hosts"]["master1"]["primary_ip"] = plan["hosts"]["master1"]["ipv4"]
-    errors = K.validate_kubeadm(plan)
-    assert [key for key, dummy in errors] == ["kubernetes.control_plane[0]"]
-    assert "advertiseAddress 10.20.0.20 is ipv4, the first service subnet is ipv6" in errors[0][1]
-
-
-def test_rule_primary_ip_is_the_first_node_ip():
-    plan = dual()
-    plan["hosts"]["worker1"]["primary_ip"] = plan["hosts"]["worker1"]["ipv6"]
-    errors = K.validate_kubeadm(plan)
-    assert [key for key, dummy in errors] == ["kubernetes.workers[0]"] and "first node-ip" in errors[0][1]
-
-
-def test_rule_endpoint_ipv6_must_be_bracketed():
-    plan = plan_of("ipv6-primary")
-    plan["kubernetes"]["control_plane_endpoint"] = "2001:db8:20::fe:6443"
-    errors = K.validate_kubeadm(plan)
-    assert errors[0][0] == "kubernetes.control_plane_endpoint" and "bracketed" in errors[0][1]
-    plan["kubernetes"]["control_plane_endpoint"] = "2001:db8:20::fe"
-    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
-    plan["kubernetes"]["control_plane_endpoint"] = "[10.0.0.1]:6443"
-    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
-
-
-def test_rule_endpoint_port():
-    plan = dual()
-    plan["kubernetes"]["control_plane_endpoint"] = "172.30.154.254:99999"
-    assert keys_of(plan) == ["kubernetes.api_port"]
-    plan["kubernetes"]["control_plane_endpoint"] = "[fd00::fe]:x"
-    assert keys_of(plan) == ["kubernetes.api_port"]
-
-
-def test_rule_endpoint_host_name():
-    plan = dual()
-    plan["kubernetes"]["control_plane_endpoint"] = "Not_A_Host:6443"
-    assert keys_of(plan) == ["kubernetes.control_plane_endpoint"]
-
-
-def test_rule_node_ip_order_follows_cluster_families():
-    plan = dual()
-    worker = plan["hosts"]["worker2"]
-    worker["node_ips"].reverse()
-    errors = K.validate_kubeadm(plan)
-    assert [key for key, dummy in errors] == ["kubernetes.workers[1]"]
-    assert "family order" in errors[0][1]
-
-
-def test_rule_node_ip_every_family():
-    plan = dual()
-    plan["hosts"]["worker1"]["node_ips"] = plan["hosts"]["worker1"]["node_ips"][:1]
-    assert keys_of(plan) == ["kubernetes.workers[0]"]
-
-
-def test_rule_node_ip_valid_address():
-    plan = dual()
-    plan["hosts"]["worker1"]["node_ips"][1] = "fd00::/64"
-    assert keys_of(plan) == ["kubernetes.workers[0]"]
-
-
-def test_rule_families():
-    plan = dual()
-    plan["cluster"]["ip_families"] = ["ipv4", "ipv4"]
-    assert keys_of(plan) == ["cluster.ip_families"]
-    assert K.validate_kubeadm({"cluster": {}}) == [("", "not a plan: missing 'ip_families'")]
-
-
-def test_rule_join_options():
-    assert [k for k, dummy in K.validate_join_options("ABCDEF.0123456789abcdef", [])] == ["kubeadm_bootstrap_token"]
-    assert [k for k, dummy in K.validate_join_options(K.PLACEHOLDER_TOKEN, ["sha256:xyz"])] == ["kubeadm_ca_cert_hashes"]
-
-
-def test_render_refuses_an_invalid_plan():
-    plan = dual()
-    plan["kubernetes"]["service_subnets"][1] = "fdff:3::/64"
-    with pytest.raises(K.KubeadmError) as exc:
-        K.render_kubeadm(plan, "master1")
-    assert exc.value.errors[0][0] == "kubernetes.service_subnet_v6"
-    assert "kubernetes.service_subnet_v6" in str(exc.value)
+def test_a_worker_gets_only_its_own_slice():
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import kubeadm_inputs
+    plan = plan_of("seed004")
+    worker = kubeadm_inputs(plan, "worker4")
+    assert sorted(worker) == ["kubeadm_ca_host", "kubeadm_control_plane_endpoint", "kubeadm_node_ips",
+                              "kubeadm_node_kind", "kubeadm_node_name"]
+    assert worker["kubeadm_ca_host"] == "master1" and worker["kubeadm_node_kind"] == "worker"
 
 
 # ------------------------------------------------------------------------------------------
@@ -470,7 +386,7 @@ class FakeModule(object):
 
 def test_ensure_files_check_mode_idempotence_and_mode(tmp_path):
     path = str(tmp_path / "etc" / "kubernetes" / "kubeadm-config.yaml")
-    content = K.render_kubeadm_text(plan_of("seed004"), "master1")
+    content = K.render_kubeadm_text(kubeadm_params(plan_of("seed004"), "master1"))
     changed, results, diffs = K.ensure_files(FakeModule(check_mode=True), {path: content}, 0o600)
     assert changed and not os.path.exists(path) and diffs[0]["after"] == content
     changed, results, diffs = K.ensure_files(FakeModule(), {path: content}, 0o600)
@@ -505,11 +421,12 @@ def test_kubeadm_config_module(tmp_path, capsys):
     from ansible_collections.dualstack.k8s.plugins.modules import kubeadm_config
     dest = str(tmp_path / "kubeadm-config.yaml")
     plan = plan_of("ipv6-primary")
-    args = {"plan": plan, "host": "worker2", "dest": dest, "_ansible_check_mode": True, "_ansible_diff": True}
+    args = kubeadm_params(plan, "worker2", dest=dest, _ansible_check_mode=True, _ansible_diff=True)
     run_module(kubeadm_config.main, args)
     result = module_result(capsys)
     assert result["changed"] and not os.path.exists(dest) and result["diff"]["after"]
     assert result["node_kind"] == "join-worker" and result["node_ip"] == "2001:db8:20::33,10.20.0.51"
+    assert result["placeholder_ca_hash"] is True
     args["_ansible_check_mode"] = False
     run_module(kubeadm_config.main, dict(args, bootstrap_token="0a1b2c.0123456789abcdef"))
     result = module_result(capsys)
@@ -517,16 +434,25 @@ def test_kubeadm_config_module(tmp_path, capsys):
     assert "0123456789abcdef" not in json.dumps(result["documents"]), "the token must be masked (no_log)"
     run_module(kubeadm_config.main, dict(args, bootstrap_token="0a1b2c.0123456789abcdef"))
     assert module_result(capsys)["changed"] is False
-    plan["kubernetes"]["service_subnets"][0] = "fd20:96::/64"
-    run_module(kubeadm_config.main, dict(args, plan=plan))
+    run_module(kubeadm_config.main, dict(args, node_kind="gateway"))
     result = module_result(capsys)
-    assert result["failed"] and result["errors"][0]["key"] == "kubernetes.service_subnet_v6"
+    assert result["failed"] and "node_kind" in result["msg"]
+    init = kubeadm_params(plan, "master1", dest=dest, node_mask_sizes={"ipv6": 72})
+    run_module(kubeadm_config.main, init)
+    result = module_result(capsys)
+    assert result["failed"] and result["errors"][0]["key"] == "node_mask_sizes"
+    # node masks may come as strings from an inventory: the module takes their int value
+    init["node_mask_sizes"] = {"ipv6": "72", "ipv4": "24"}
+    run_module(kubeadm_config.main, init)
+    result = module_result(capsys)
+    assert not result.get("failed") and result["node_kind"] == "init"
 
 
 def test_calico_manifests_module_switches_style(tmp_path, capsys):
     from ansible_collections.dualstack.k8s.plugins.modules import calico_manifests
+    from examples import calico_params
     dest = str(tmp_path / "calico")
-    args = {"plan": plan_of("seed004"), "dest": dest}
+    args = dict(calico_params(plan_of("seed004")), dest=dest)
     run_module(calico_manifests.main, args)
     result = module_result(capsys)
     assert result["changed"] and result["style"] == "operator"
@@ -537,3 +463,6 @@ def test_calico_manifests_module_switches_style(tmp_path, capsys):
     assert [a["action"] for a in result["apply"]] == ["apply", "patch", "apply", "apply", "apply"]
     run_module(calico_manifests.main, dict(args, style="manifest"))
     assert module_result(capsys)["changed"] is False
+    run_module(calico_manifests.main, dict(args, node_subnets={"ipv4": "172.30.154.0/24"}))
+    result = module_result(capsys)
+    assert result["failed"] and result["errors"][0]["key"] == "node_subnets"

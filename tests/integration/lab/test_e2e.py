@@ -1,6 +1,7 @@
-"""End to end on the embedded lab: `lab up`, a real site run, idempotence with zero Neutron writes,
---check --diff on a changed config, failover of the gateways, a bad config refused before any
-change, and `lab down` leaving nothing behind.
+"""End to end on the embedded lab over the harness connection (root through nsenter): `lab up`,
+a real site run and the lab's WireGuard client, idempotence with zero Neutron writes, --check
+--diff on a changed config, failover of the gateways, a bad config refused before any change, and
+`lab down` leaving nothing behind. test_e2e_ssh.py does the cold and warm site runs over SSH.
 
 The lab here is the tests' own (tests/integration/lab/e2e.toml: cluster "e2e", its own subnets),
 so a lab a person is using is never touched. The tests run in file order and share one lab.
@@ -11,49 +12,33 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 
 import pytest
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest_lab import E2E_CONFIG, E2E_STATE, assert_summary_ok, e2e_lab, e2e_playbook, e2e_sh, recap  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e.toml")
-STATE = os.path.join(REPO, ".cache", "lab", "e2e")
+CONFIG = str(E2E_CONFIG)
+STATE = str(E2E_STATE)
 VENV = os.path.join(REPO, ".venv", "bin")
 
 pytestmark = [pytest.mark.lab]
 
 
-def env(config=CONFIG):
-    out = dict(os.environ, DUALSTACK_CONFIG=config, CONTAINERS_CONF=os.path.join(REPO, "lab", "containers.conf"),
-               OS_CLIENT_CONFIG_FILE=os.path.join(STATE, "clouds.yaml"), ANSIBLE_NOCOLOR="1")
-    out["PATH"] = VENV + os.pathsep + out["PATH"]
-    return out
-
-
 def sh(cmd, config=CONFIG, timeout=900, check=True):
-    res = subprocess.run(cmd, cwd=REPO, env=env(config), capture_output=True, text=True, timeout=timeout, check=False)
-    if check and res.returncode != 0:
-        raise AssertionError("%s -> %d\n%s\n%s" % (" ".join(cmd), res.returncode, res.stdout[-6000:], res.stderr[-3000:]))
-    return res
+    return e2e_sh(cmd, config=config, timeout=timeout, check=check)
 
 
 def lab(*args, **kw):
-    return sh([os.path.join(VENV, "python"), "lab/lab.py"] + list(args), **kw)
+    return e2e_lab(*args, **kw)
 
 
 def playbook(*args, **kw):
-    return sh([os.path.join(VENV, "ansible-playbook")] + list(args), **kw)
-
-
-def recap(output):
-    """{host: {"ok": n, "changed": n, "failed": n, ...}} from a PLAY RECAP."""
-    out = {}
-    for line in output.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return out
+    return e2e_playbook(*args, **kw)
 
 
 def neutron_requests(reset=False):
@@ -99,16 +84,13 @@ WATCHED = ["/etc/bird/bird.conf", "/etc/keepalived/keepalived.conf", "/etc/hapro
 def test_cold_site_run_builds_everything(plan):
     t0 = time.time()
     res = playbook("playbooks/site.yml", timeout=1500)
-    print("cold site run: %.1f s" % (time.time() - t0))
+    print("cold site run (harness connection): %.1f s" % (time.time() - t0))
     rc = recap(res.stdout)
     assert rc and all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
+    lab("client")
     summary = lab("summary", check=False)
     print(summary.stdout)
-    assert summary.returncode == 0, summary.stdout + summary.stderr
-    assert "VIPs on exactly one gateway, both families together: yes" in summary.stdout
-    assert re.search(r"IPv6 \S+\s+OK", summary.stdout) and re.search(r"IPv4 \S+\s+OK", summary.stdout)
-    nodes = len(plan["groups"]["k8s_control_plane"]) + len(plan["groups"]["k8s_workers"])
-    assert "%d of %d sessions Established" % (2 * nodes, 2 * nodes) in summary.stdout
+    assert_summary_ok(plan, summary)
 
 
 def test_second_run_changes_nothing_and_writes_nothing_to_neutron(plan):
@@ -121,24 +103,20 @@ def test_second_run_changes_nothing_and_writes_nothing_to_neutron(plan):
     assert not changed, "not idempotent: %s\n%s" % (changed, res.stdout[-6000:])
     counts = neutron_requests()
     assert writes(counts) == 0, counts
+    client = lab("client")
+    assert not {h: v["changed"] for h, v in recap(client.stdout).items() if v["changed"]}, client.stdout[-4000:]
 
 
-def test_modules_run_through_the_module_server_and_the_same_without_it(plan):
-    """The lab connection's module server answered every module of the checks (none fell back to
-    nsenter), and the same checks pass with it turned off (each module a fresh python3)."""
-    res = playbook("playbooks/check.yml", "-vvv", timeout=600)
+def test_harness_connection_is_root_by_nsenter_one_call_per_module(plan):
+    """The lab's vars plugin gives every host the harness connection: root, no become, a pipelined
+    module is one nsenter call (no file put into the container)."""
+    res = sh([os.path.join(VENV, "ansible"), "all", "-m", "ansible.builtin.command", "-a", "id -un", "-vvv"])
     hosts = plan["groups"]["gateways"] + plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]
-    assert res.stdout.count("MODULE SERVER ") >= len(hosts), res.stdout[-3000:]
-    assert "running the module through nsenter" not in res.stdout
-    assert not [line for line in res.stdout.splitlines() if "EXEC " in line and "python3 && sleep 0" in line]
     for name in hosts:
-        socks = podman("exec", "dsk-%s-%s" % (plan["cluster"]["name"], name), "sh", "-c",
-                       "ls /run/dualstack-lab-modsrv/*.sock").stdout.split()
-        assert len(socks) == 1, (name, socks)
-    off = playbook("playbooks/check.yml", "-vvv", "-e", "ansible_podman_exec_module_server=false", timeout=600)
-    assert "MODULE SERVER " not in off.stdout
-    assert [line for line in off.stdout.splitlines() if "EXEC " in line and "python3 && sleep 0" in line]
-    assert all(v["failed"] == 0 for v in recap(off.stdout).values()), off.stdout[-3000:]
+        assert re.search(r"^%s \| CHANGED \| rc=0 >>\nroot$" % re.escape(name), res.stdout, re.M), res.stdout[-3000:]
+    execs = [line for line in res.stdout.splitlines() if line.startswith("<") and " EXEC " in line]
+    assert len(execs) == len(hosts) and all("nsenter --target" in line for line in execs), execs
+    assert " PUT " not in res.stdout and "sudo" not in "".join(execs)
 
 
 def test_render_writes_what_the_site_run_wrote_without_secrets(plan, tmp_path):
@@ -232,9 +210,7 @@ def test_lab_down_leaves_nothing_behind(plan):
     assert not os.path.exists(os.path.join(STATE, "neutron"))
     ps = subprocess.run(["pgrep", "-f", os.path.join(STATE, "neutron")], capture_output=True, text=True, check=False)
     assert ps.stdout.strip() == ""
-    # nor the controller's module server (localhost's dualstack.k8s.local_server, started by the site runs)
-    servers = "/tmp/dualstack-modsrv-%d/" % os.geteuid()
-    ps = subprocess.run(["pgrep", "-f", "module_server.py " + servers], capture_output=True, text=True, check=False)
-    assert ps.stdout.strip() == ""
-    assert not [n for n in (os.listdir(servers) if os.path.isdir(servers) else []) if n.endswith(".pid")]
+    # the lab's vars plugin gives the hosts no connection any more (its state is gone)
+    assert not os.path.exists(os.path.join(STATE, "hosts.json"))
+    assert not os.path.exists(os.path.join(STATE, "ssh_known_hosts"))
     assert shutil.which("podman")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,14 +18,44 @@ VENV_BIN = Path(os.environ.get("DUALSTACK_VENV_BIN", REPO / ".venv" / "bin"))
 PLAYBOOK = REPO / "playbooks" / "openstack.yml"
 
 
-def lab_plan(config=None):
-    """The plan of config/config.toml (plugins/plugin_utils/plan.py)."""
+LAB_CONFIG = REPO / "config" / "config.toml"
+
+
+def _collections():
     collections = str(REPO / ".collections")
     if collections not in sys.path:
         sys.path.insert(0, collections)
+
+
+def lab_plan(config=None):
+    """The plan of config/config.toml (plugins/plugin_utils/plan.py)."""
+    _collections()
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan  # noqa: E402
 
-    return load_plan(str(config or REPO / "config" / "config.toml"))
+    return load_plan(str(config or LAB_CONFIG))
+
+
+def inputs(plan):
+    """The openstack_network role's inputs for ``plan`` (plugins/plugin_utils/role_inputs.py)."""
+    _collections()
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import (  # noqa: E402
+        openstack_network_inputs,
+    )
+
+    return openstack_network_inputs(plan)
+
+
+def write_config(path, replace=(), append=""):
+    """config/config.toml with ``replace`` = [(regex, text)] applied and ``append`` added; the
+    WireGuard key file made absolute. Returns the path written."""
+    text = LAB_CONFIG.read_text()
+    text = re.sub(r'public_key_file = "([^"]+)"',
+                  lambda m: 'public_key_file = "%s"' % (LAB_CONFIG.parent / m.group(1)).resolve(), text)
+    for pattern, value in replace:
+        text, count = re.subn(pattern, value, text, flags=re.M)
+        assert count, f"{pattern!r} not in {LAB_CONFIG}"
+    Path(path).write_text(text + append)
+    return str(path)
 
 
 class Result:
@@ -75,9 +106,9 @@ class Ansible:
         self._env = env
         self.bin = Path(venv_bin)
 
-    def _run(self, args, extra_vars=None):
+    def _run(self, args, extra_vars=None, env=None):
         env = dict(self._env(), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_JSON_INDENT="0",
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0")
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0", **(env or {}))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             json.dump(extra_vars or {}, fh)
             vars_file = fh.name
@@ -89,15 +120,27 @@ class Ansible:
         finally:
             os.unlink(vars_file)
 
-    def playbook(self, plan, check=False, diff=False, inventory="localhost,", **role_vars):
-        """playbooks/openstack.yml with ``dualstack_plan`` = plan and role variables."""
-        args = ["-i", inventory, str(PLAYBOOK)]
+    def playbook(self, config=None, check=False, diff=False, **extra_vars):
+        """playbooks/openstack.yml (plan_info -> role inputs -> role) for ``config`` (default:
+        config/config.toml); ``extra_vars`` such as openstack_network_state."""
+        args = ["-i", "localhost,", str(PLAYBOOK)]
         args += ["--check"] if check else []
         args += ["--diff"] if diff else []
-        extra = dict(role_vars)
-        if plan is not None:
-            extra["dualstack_plan"] = plan
-        return self._run(args, extra)
+        return self._run(args, extra_vars, env={"DUALSTACK_CONFIG": str(config or LAB_CONFIG)})
+
+    def role(self, role_inputs, check=False, diff=False, **overrides):
+        """The openstack_network role alone, its plain inputs given as extra vars."""
+        play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                 "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                 "roles": ["dualstack.k8s.openstack_network"]}]
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as fh:
+            json.dump(play, fh)
+            play_file = fh.name
+        try:
+            args = ["-i", "localhost,", play_file] + (["--check"] if check else []) + (["--diff"] if diff else [])
+            return self._run(args, dict(role_inputs, **overrides))
+        finally:
+            os.unlink(play_file)
 
     def tasks(self, tasks):
         """One playbook running ``tasks``: dicts with ``module`` (short name), ``args`` and optional

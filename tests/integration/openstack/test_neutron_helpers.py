@@ -8,9 +8,10 @@ import copy
 import pytest
 
 from ansible_collections.dualstack.k8s.plugins.module_utils.neutron import (
-    gateway_target, merge_fixed_ips, norm_pairs, plan_spec, port_targets, prepare, prepare_port, rule_key,
-    rules_plan,
+    build_spec, eui64_address, gateway_target, merge_fixed_ips, norm_pairs, port_targets, prepare, prepare_port,
+    rule_key, rules_plan,
 )
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import openstack_network_inputs
 from ansible_collections.dualstack.k8s.plugins.module_utils.openstack_base import ModuleError, guess_key
 
 MAC = "fa:16:3e:00:00:01"
@@ -80,26 +81,77 @@ def plan():
     return osrun.lab_plan()
 
 
-def test_plan_spec_of_the_lab(plan):
-    spec = plan_spec(plan)
-    rules = {g["name"]: g["rules"] for g in spec["security_groups"]}
-    gateways = rules[plan["openstack"]["security_groups"]["gateways"]]
-    assert {(r["ethertype"], r["protocol"], r["port_range_min"]) for r in gateways} >= {
+def spec_params(inputs):
+    """neutron_plan's options from the role's inputs (the role passes them key by key)."""
+    params = {k[len("openstack_network_"):]: v for k, v in inputs.items()}
+    params.pop("cloud")
+    return params
+
+
+def test_inputs_of_the_lab(plan):
+    inputs = openstack_network_inputs(plan)
+    osp = plan["openstack"]
+    assert inputs["openstack_network_network"] == osp["network_name"]
+    assert [s["name"] for s in inputs["openstack_network_subnets"]] == [osp["subnet_names"][f] for f in ("ipv4", "ipv6")]
+    rules = {g["name"]: g["rules"] for g in inputs["openstack_network_security_groups"]}
+    assert set(rules) == set(osp["security_groups"].values())
+    gateways = rules[osp["security_groups"]["gateways"]]
+    assert {(r["ethertype"], r.get("protocol"), r.get("port_range_min")) for r in gateways} >= {
         ("IPv4", "tcp", 179), ("IPv6", "tcp", 179), ("IPv4", "vrrp", None), ("IPv6", "vrrp", None),
         ("IPv4", "udp", plan["wireguard"]["port"]), ("IPv6", "tcp", plan["kubernetes"]["api_port"])}
-    assert not [r for g in rules.values() for r in g if r["port_range_min"] == 4789]
-    gw_port = next(p for p in spec["ports"] if p.get("host") == plan["groups"]["gateways"][0])
-    assert {plan["vips"]["ipv4"], plan["vips"]["ipv6"]} <= {p["ip_address"] for p in gw_port["pairs"]}
-    assert spec["subnets"][1]["gateway_ip"] == plan["network"]["ipv6"]["gateway"]
+    assert not [r for g in rules.values() for r in g if r.get("port_range_min") == 4789]
+    ports = {p["name"]: p for p in inputs["openstack_network_ports"]}
+    assert set(ports) == set(osp["port_names"].values())
+    gw_port = ports[osp["port_names"][plan["groups"]["gateways"][0]]]
+    assert {plan["vips"]["ipv4"], plan["vips"]["ipv6"]} <= {p["ip_address"] for p in gw_port["allowed_address_pairs"]}
+    assert "mac_address" not in gw_port  # DHCPv6-stateful: Neutron takes the planned address
+    assert [p["name"] for p in inputs["openstack_network_vip_ports"]] == list(osp["vip_port_names"].values())
+    assert inputs["openstack_network_subnets"][1]["gateway_ip"] == plan["network"]["ipv6"]["gateway"]
+    build_spec(spec_params(inputs))  # the module takes them as they are
 
 
-def test_plan_spec_vxlan_and_slaac(plan):
-    vxlan = copy.deepcopy(plan)
-    vxlan["calico"]["pools"][0]["encapsulation"] = "VXLANCrossSubnet"
-    nodes = plan_spec(vxlan)["security_groups"][2]["rules"]
-    assert [r for r in nodes if r["protocol"] == "udp" and r["port_range_min"] == 4789]
-    slaac = copy.deepcopy(plan)
-    slaac["network"]["ipv6"]["mode"] = "slaac"
+@pytest.mark.parametrize("encapsulation", ["None", "IPIP", "IPIPCrossSubnet", "VXLAN", "VXLANCrossSubnet"])
+def test_node_ports_allow_the_pod_cidrs_in_every_mode(plan, encapsulation):
+    """CrossSubnet (and None) sends same-subnet pod traffic unencapsulated; in every mode pod traffic to
+    and from the gateways (BGP peers, not Calico nodes) is never encapsulated (issue 15 item 2)."""
+    changed = copy.deepcopy(plan)
+    changed["calico"]["pools"][0]["encapsulation"] = encapsulation
+    inputs = openstack_network_inputs(changed)
+    node = plan["groups"]["k8s_workers"][0]
+    port = next(p for p in inputs["openstack_network_ports"] if p["name"] == plan["openstack"]["port_names"][node])
+    assert {p["ip_address"] for p in port["allowed_address_pairs"]} == set(plan["kubernetes"]["pod_subnets"])
+    nodes = inputs["openstack_network_security_groups"][2]["rules"]
+    assert bool([r for r in nodes if r.get("port_range_min") == 4789]) == ("VXLAN" in encapsulation)
+    assert bool([r for r in nodes if r.get("protocol") == "4"]) == ("IPIP" in encapsulation)
+
+
+def test_spec_refusals_name_the_option(plan):
+    params = spec_params(openstack_network_inputs(plan))
+    slaac = copy.deepcopy(params)
+    slaac["subnets"][1]["ipv6_mode"] = "slaac"  # on the lab's /120
     with pytest.raises(ModuleError) as err:
-        plan_spec(slaac)
-    assert err.value.key == "network.ipv6.mode"
+        build_spec(slaac)
+    assert err.value.key == "subnets[1].ipv6_mode"
+    slaac["subnets"][1]["cidr"] = "fd54:154::/64"
+    with pytest.raises(ModuleError) as err:  # a fixed IPv6 address without a MAC
+        build_spec(slaac)
+    assert err.value.key == "ports[0].fixed_ips[1].ip_address" and "mac_address" in err.value.msg
+    slaac["ports"][0]["mac_address"] = "02:00:00:00:00:0a"
+    with pytest.raises(ModuleError) as err:  # not the EUI-64 address of that MAC
+        build_spec(slaac)
+    assert err.value.key == "ports[0].fixed_ips[1].ip_address" and "fd54:154::ff:fe00:a" in err.value.msg
+    slaac["ports"][0]["fixed_ips"][1]["ip_address"] = eui64_address("fd54:154::/64", "02:00:00:00:00:0a")
+    slaac["ports"][0]["mac_address"] = "03:00:00:00:00:0a"
+    with pytest.raises(ModuleError) as err:
+        build_spec(slaac)
+    assert err.value.key == "ports[0].mac_address"
+    bad = copy.deepcopy(params)
+    bad["ports"][1]["fixed_ips"][0]["subnet"] = "nope"
+    with pytest.raises(ModuleError) as err:
+        build_spec(bad)
+    assert err.value.key == "ports[1].fixed_ips[0].subnet"
+    bad = copy.deepcopy(params)
+    bad["vip_ports"][0]["fixed_ips"][0]["ip_address"] = "10.9.9.9"
+    with pytest.raises(ModuleError) as err:
+        build_spec(bad)
+    assert err.value.key == "vip_ports[0].fixed_ips[0].ip_address"

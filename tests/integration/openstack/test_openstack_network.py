@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import ipaddress
 
+import netaddr
 import pytest
 
+import osrun
 from osrun import snapshot
 
 pytestmark = pytest.mark.openstack
@@ -35,7 +37,7 @@ def names(plan):
     return {
         "network": osp["network_name"], "router": osp["router_name"],
         "subnets": osp["subnet_names"], "ports": osp["port_names"], "vips": osp["vip_port_names"],
-        "sgs": [osp["security_groups"].get(k, f"{osp['name_prefix']}-{k}") for k in ("common", "gateways", "nodes")],
+        "sgs": [osp["security_groups"][k] for k in ("common", "gateways", "nodes")],
     }
 
 
@@ -53,6 +55,19 @@ def ours(conn, plan):
 
 
 @pytest.fixture(scope="module")
+def lab_inputs(lab_plan):
+    return osrun.inputs(lab_plan)
+
+
+def prefixed(tmp_path, prefix, replace=(), append=""):
+    """(config path, plan, role inputs) of the lab config with Neutron names prefixed ``prefix``."""
+    path = osrun.write_config(tmp_path / f"{prefix}.toml",
+                              [(r'^name_prefix = "lab"$', f'name_prefix = "{prefix}"')] + list(replace), append)
+    plan = osrun.lab_plan(path)
+    return path, plan, osrun.inputs(plan)
+
+
+@pytest.fixture(scope="module")
 def conn(neutron_server):
     return neutron_server.connection()
 
@@ -63,7 +78,7 @@ def conn(neutron_server):
 def test_check_mode_on_empty_cloud_changes_nothing(ansible, neutron_server, conn, lab_plan):
     before = snapshot(conn)
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan, check=True)
+    result = ansible.playbook(check=True)
     assert not result.failed, result
     assert result.changed == 1
     assert writes(neutron_server.requests()) == {}
@@ -71,8 +86,9 @@ def test_check_mode_on_empty_cloud_changes_nothing(ansible, neutron_server, conn
 
 
 def test_cold_run_creates_everything(ansible, neutron_server, conn, lab_plan):
+    """playbooks/openstack.yml: plan_info maps config/config.toml to the role's inputs."""
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan)
+    result = ansible.playbook()
     counts = neutron_server.requests()
     assert not result.failed, result
     assert result.changed == 1
@@ -114,6 +130,7 @@ def test_cold_run_creates_everything(ansible, neutron_server, conn, lab_plan):
             assert set(port.security_group_ids) == {sgs[n["sgs"][0]].id, sgs[n["sgs"][1]].id}
         else:
             assert not vips & pairs
+            assert set(lab_plan["kubernetes"]["pod_subnets"]) <= pairs
             assert set(port.security_group_ids) == {sgs[n["sgs"][0]].id, sgs[n["sgs"][2]].id}
     for fam, name in n["vips"].items():
         assert [f["ip_address"] for f in ports[name].fixed_ips] == [lab_plan["vips"][fam]]
@@ -135,9 +152,16 @@ def test_cold_run_creates_everything(ansible, neutron_server, conn, lab_plan):
     assert sum(counts.values()) <= 40
 
 
-def test_warm_run_sends_no_write(ansible, neutron_server, lab_plan):
+def test_warm_run_sends_no_write(ansible, neutron_server, lab_inputs):
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan)
+    result = ansible.playbook()
+    counts = neutron_server.requests()
+    print(f"warm (playbook): {result.seconds:.2f}s {counts}")
+    assert not result.failed, result
+    assert result.changed == 0
+    assert writes(counts) == {}
+    neutron_server.reset_requests()
+    result = ansible.role(lab_inputs)
     counts = neutron_server.requests()
     print(f"warm: {result.seconds:.2f}s {counts}")
     assert not result.failed, result
@@ -146,17 +170,17 @@ def test_warm_run_sends_no_write(ansible, neutron_server, lab_plan):
     assert counts.get("GET", 0) <= 16
 
 
-def test_check_mode_on_converged_cloud(ansible, neutron_server, conn, lab_plan):
+def test_check_mode_on_converged_cloud(ansible, neutron_server, conn, lab_inputs):
     before = snapshot(conn)
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan, check=True, diff=True)
+    result = ansible.role(lab_inputs, check=True, diff=True)
     assert not result.failed, result
     assert result.changed == 0
     assert writes(neutron_server.requests()) == {}
     assert snapshot(conn) == before
 
 
-def test_diff_shows_before_and_after_and_check_does_not_apply(ansible, neutron_server, conn, lab_plan):
+def test_diff_shows_before_and_after_and_check_does_not_apply(ansible, neutron_server, conn, lab_plan, lab_inputs):
     n = names(lab_plan)
     port = by_name(conn.network.ports(), n["ports"]["gw1"])
     vip4 = lab_plan["vips"]["ipv4"]
@@ -164,7 +188,7 @@ def test_diff_shows_before_and_after_and_check_does_not_apply(ansible, neutron_s
                                                           if a["ip_address"] != vip4])
     before = snapshot(conn)
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan, check=True, diff=True)
+    result = ansible.role(lab_inputs, check=True, diff=True)
     assert not result.failed, result
     assert result.changed == 1
     assert writes(neutron_server.requests()) == {}
@@ -177,16 +201,16 @@ def test_diff_shows_before_and_after_and_check_does_not_apply(ansible, neutron_s
     assert vip4 not in before_pairs and vip4 in after_pairs
     assert list(diff["before"]) == [label]  # only what changes
 
-    result = ansible.playbook(lab_plan, diff=True)
+    result = ansible.role(lab_inputs, diff=True)
     assert not result.failed and result.changed == 1, result
     port = conn.network.get_port(port.id)
     assert vip4 in {a["ip_address"] for a in port.allowed_address_pairs}
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan)
+    result = ansible.role(lab_inputs)
     assert result.changed == 0 and writes(neutron_server.requests()) == {}, result
 
 
-def test_foreign_router_interface_survives(ansible, neutron_server, conn, lab_plan):
+def test_foreign_router_interface_survives(ansible, neutron_server, conn, lab_plan, lab_inputs):
     n = names(lab_plan)
     router = by_name(conn.network.routers(), n["router"])
     other = conn.network.create_network(name="foreign-net")
@@ -194,7 +218,7 @@ def test_foreign_router_interface_survives(ansible, neutron_server, conn, lab_pl
                                         cidr="192.168.77.0/24")
     conn.network.add_interface_to_router(router, subnet_id=subnet.id)
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan)
+    result = ansible.role(lab_inputs)
     assert not result.failed and result.changed == 0, result
     assert writes(neutron_server.requests()) == {}
     # the router module updating the gateway does not detach it either
@@ -333,15 +357,16 @@ def test_router_keeps_both_external_addresses(ansible, conn):
     assert task["changed"] and by_name(conn.network.routers(), "ext-router") is None
 
 
-def test_slaac_on_a_120_fails_before_any_write(ansible, neutron_server, conn, lab_plan):
-    plan = copy.deepcopy(lab_plan)
-    plan["network"]["ipv6"]["mode"] = "slaac"
+def test_slaac_on_a_120_fails_before_any_write(ansible, neutron_server, conn, lab_inputs):
+    inputs = copy.deepcopy(lab_inputs)
+    inputs["openstack_network_network"] = "bad1-net"
+    inputs["openstack_network_subnets"][1]["ipv6_mode"] = "slaac"
     before = snapshot(conn)
     neutron_server.reset_requests()
-    result = ansible.playbook(plan, openstack_network_name_prefix="bad1")
+    result = ansible.role(inputs)
     assert result.failed
     task = result.last()
-    assert task["key"] == "network.ipv6.mode" and "/64" in task["msg"], task
+    assert task["key"] == "subnets[1].ipv6_mode" and "/64" in task["msg"], task
     assert writes(neutron_server.requests()) == {}
     assert snapshot(conn) == before
 
@@ -363,10 +388,11 @@ def test_invalid_subnets_fail_with_the_key_named(ansible, neutron_server, conn, 
     assert snapshot(conn) == before
 
 
-def test_unknown_external_network_fails_before_any_write(ansible, neutron_server, conn, lab_plan):
+def test_unknown_external_network_fails_before_any_write(ansible, neutron_server, conn, tmp_path):
+    inputs = prefixed(tmp_path, "bad2")[2]
     before = snapshot(conn)
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan, openstack_network_name_prefix="bad2", openstack_network_external_network="nope")
+    result = ansible.role(inputs, openstack_network_external_network="nope")
     assert result.failed
     task = result.last()
     assert task["key"] == "external_network" and "nope" in task["msg"], task
@@ -375,21 +401,120 @@ def test_unknown_external_network_fails_before_any_write(ansible, neutron_server
 
 
 # --------------------------------------------------------------------------------------------------
+# issue 15 item 1: SLAAC / DHCPv6-stateless end to end; item 2: pod CIDRs on node ports (CrossSubnet)
+# --------------------------------------------------------------------------------------------------
+AUTO_CASES = {
+    # mode: (IPv4 pool encapsulation, IPv6 pool encapsulation, cluster octet)
+    "slaac": ("IPIPCrossSubnet", "VXLANCrossSubnet", 161),
+    "dhcpv6-stateless": ("VXLANCrossSubnet", "VXLANCrossSubnet", 162),
+}
+
+
+def auto_config(tmp_path, mode):
+    encap4, encap6, octet = AUTO_CASES[mode]
+    prefix = "auto-" + mode.split("-")[-1]
+    return prefixed(tmp_path, prefix, [
+        (r'^ipv4_cidr = "172.30.154.0/24"', f'ipv4_cidr = "172.30.{octet}.0/24"'),
+        (r'^ipv6_cidr = "fd54:154::/120"', f'ipv6_cidr = "fd54:{octet}::/64"'),
+        (r'^ipv6_mode = .*$', f'ipv6_mode = "{mode}"'),
+        (r'^vip_v4 = .*$', ""), (r'^vip_v6 = .*$', ""),
+        (r'^encapsulation_v4 = .*$', f'encapsulation_v4 = "{encap4}"'),
+        (r'^encapsulation_v6 = .*$', f'encapsulation_v6 = "{encap6}"'),
+    ])
+
+
+@pytest.mark.parametrize("mode", sorted(AUTO_CASES))
+def test_auto_address_modes_end_to_end(ansible, neutron_server, conn, tmp_path, mode):
+    """The plan's IPv6 host address is the EUI-64 one of the planned MAC, and that is what Neutron
+    gives the port; the IPv6 VIP rides on allowed-address-pairs; node ports carry the pod CIDRs
+    (CrossSubnet leaves same-subnet pod traffic unencapsulated). The old code pinned fixed IPv6
+    addresses and failed on the ports, after creating the network and subnets."""
+    config, plan, inputs = auto_config(tmp_path, mode)
+    n = names(plan)
+    assert "ipv6" not in n["vips"]
+    neutron_server.reset_requests()
+    result = ansible.playbook(config)
+    print(f"{mode} cold: {result.seconds:.2f}s {neutron_server.requests()}")
+    assert not result.failed and result.changed == 1, result
+
+    net = conn.network
+    network = by_name(net.networks(), n["network"])
+    subnets = {s.ip_version: s for s in net.subnets(network_id=network.id)}
+    assert subnets[6].ipv6_ra_mode == subnets[6].ipv6_address_mode == mode
+    assert subnets[6].gateway_ip == plan["network"]["ipv6"]["gateway"]
+    ports = {p.name: p for p in net.ports(network_id=network.id)}
+    vips = {plan["vips"]["ipv4"], plan["vips"]["ipv6"]}
+    pods = set(plan["kubernetes"]["pod_subnets"])
+    for host, data in plan["hosts"].items():
+        port = ports[n["ports"][host]]
+        assert port.mac_address == plan["openstack"]["port_macs"][host]
+        eui64 = str(netaddr.EUI(port.mac_address).ipv6(netaddr.IPNetwork(subnets[6].cidr).first))
+        assert data["ipv6"] == eui64 and eui64 in data["node_ips"]
+        assert {(f["subnet_id"], f["ip_address"]) for f in port.fixed_ips} == {
+            (subnets[4].id, data["ipv4"]), (subnets[6].id, data["ipv6"])}
+        pairs = {a["ip_address"] for a in port.allowed_address_pairs}
+        if data["role"] == "gateway":
+            assert vips <= pairs, pairs
+        else:
+            assert pods <= pairs, pairs
+    # Neutron adds an EUI-64 address of the auto-address subnet to every port, the VIP port too
+    vip_port = ports[n["vips"]["ipv4"]]
+    assert {(f["subnet_id"], f["ip_address"]) for f in vip_port.fixed_ips} == {
+        (subnets[4].id, plan["vips"]["ipv4"]),
+        (subnets[6].id, str(netaddr.EUI(vip_port.mac_address).ipv6(netaddr.IPNetwork(subnets[6].cidr).first)))}
+    assert sorted(ports) == sorted(list(n["ports"].values()) + [n["vips"]["ipv4"]] + [
+        p.name for p in ports.values() if p.device_owner.startswith("network:router")])
+
+    for purge in (False, True):  # purge keeps what Neutron adds by itself: still no write
+        neutron_server.reset_requests()
+        result = ansible.role(inputs, openstack_network_purge=purge)
+        assert not result.failed and result.changed == 0, result
+        assert writes(neutron_server.requests()) == {}
+
+    result = ansible.role(inputs, openstack_network_state="absent")
+    assert not result.failed and result.changed == 1, result
+    assert all(v == [] for v in ours(conn, plan).values())
+
+
+def test_auto_address_refusal_leaves_nothing_behind(ansible, neutron_server, conn, tmp_path):
+    """A port address that Neutron would not give (not the EUI-64 one of the port's MAC) is refused
+    before the network or subnets exist; the old code created both, then failed on the port."""
+    inputs = copy.deepcopy(auto_config(tmp_path, "slaac")[2])
+    inputs["openstack_network_network"] = "bad3-net"
+    port = inputs["openstack_network_ports"][0]
+    port["fixed_ips"][1]["ip_address"] = "fd54:161::a"
+    before = snapshot(conn)
+    neutron_server.reset_requests()
+    result = ansible.role(inputs)
+    assert result.failed
+    task = result.last()
+    assert task["key"] == "ports[0].fixed_ips[1].ip_address" and "EUI-64" in task["msg"], task
+    assert writes(neutron_server.requests()) == {}
+    assert snapshot(conn) == before
+    # without a MAC no address can be named on the SLAAC subnet either
+    del port["mac_address"]
+    result = ansible.role(inputs)
+    assert result.failed and "mac_address" in result.last()["msg"], result
+    assert snapshot(conn) == before
+
+
+# --------------------------------------------------------------------------------------------------
 # Neutron dies mid-run: clear error, the next run converges without duplicates or orphans
 # --------------------------------------------------------------------------------------------------
-def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, lab_plan):
+def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, tmp_path):
     """The server dies right after committing the 4th write, before answering it (the worst case:
     the module cannot know the resource exists)."""
     prefix = "crash"
+    _, lab_plan, inputs = prefixed(tmp_path, prefix)
     neutron_server.die_after_writes(4, when="after")
-    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix)
+    result = ansible.role(inputs)
     assert result.failed
     assert "Cannot reach the Neutron endpoint" in result.last()["msg"], result
     assert not neutron_server.running or neutron_server.proc.wait(10) is not None
     neutron_server.restart()
     conn = neutron_server.connection()
 
-    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix)
+    result = ansible.role(inputs)
     assert not result.failed and result.changed == 1, result
 
     nets = [x for x in conn.network.networks() if x.name == f"{prefix}-net"]
@@ -400,7 +525,7 @@ def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, lab_pla
     assert len([s for s in conn.network.subnets() if s.name.startswith(prefix)]) == 2
     assert len([r for r in conn.network.routers() if r.name == f"{prefix}-router"]) == 1
 
-    result = ansible.playbook(lab_plan, openstack_network_name_prefix=prefix, openstack_network_state="absent")
+    result = ansible.role(inputs, openstack_network_state="absent")
     assert not result.failed and result.changed == 1, result
     assert not [x for x in conn.network.networks() if x.name.startswith(prefix)]
     assert not [x for x in conn.network.ports() if (x.name or "").startswith(prefix)]
@@ -410,15 +535,15 @@ def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, lab_pla
 # --------------------------------------------------------------------------------------------------
 # teardown
 # --------------------------------------------------------------------------------------------------
-def test_state_absent_leaves_nothing(ansible, neutron_server, conn, lab_plan):
+def test_state_absent_leaves_nothing(ansible, neutron_server, conn, lab_plan, lab_inputs):
     n = names(lab_plan)
     before = snapshot(conn)
-    result = ansible.playbook(lab_plan, check=True, openstack_network_state="absent")
+    result = ansible.playbook(check=True, openstack_network_state="absent")
     assert not result.failed and result.changed == 1, result
     assert snapshot(conn) == before
 
     # the foreign interface attached earlier keeps the router alive, untouched
-    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    result = ansible.role(lab_inputs, openstack_network_state="absent")
     assert not result.failed and result.changed == 1, result
     router = by_name(conn.network.routers(), n["router"])
     assert router is not None
@@ -429,11 +554,11 @@ def test_state_absent_leaves_nothing(ansible, neutron_server, conn, lab_plan):
 
     conn.network.remove_interface_from_router(router, subnet_id=foreign.id)
     conn.network.delete_network(by_name(conn.network.networks(), "foreign-net"))
-    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    result = ansible.role(lab_inputs, openstack_network_state="absent")
     assert not result.failed and result.changed == 1, result
     assert all(v == [] for v in ours(conn, lab_plan).values())
 
     neutron_server.reset_requests()
-    result = ansible.playbook(lab_plan, openstack_network_state="absent")
+    result = ansible.role(lab_inputs, openstack_network_state="absent")
     assert not result.failed and result.changed == 0, result
     assert writes(neutron_server.requests()) == {}

@@ -1,16 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: dualstack.k8s contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backend stand-in of Molecule scenario "haproxy": a TCP server that expects the PROXY protocol v2.
+"""Kubernetes API stand-in of Molecule scenario "haproxy": PROXY protocol v2, then HTTPS.
 
-    python3 proxy_v2_backend.py [--port 6443] [--bind ::]
+    python3 api_backend.py --cert CERT --key KEY [--proxy-v2] [--port 6443] [--bind ::] [--readyz-file FILE]
 
-Every connection must start with a valid PROXY protocol v2 header (12-byte signature, version 2,
+With --proxy-v2 every connection must start with a valid PROXY protocol v2 header (12-byte signature, version 2,
 command LOCAL or PROXY, family/transport, address block of the announced length); a connection
-without one is closed without a byte sent back. After a PROXY header the server reads one HTTP
-request and answers 200 with a JSON body: the client address and port the header carried, the
-destination (the VIP the client connected to), the TCP peer of the connection itself (the HAProxy
-gateway) and how many LOCAL connections (HAProxy's health checks with check-send-proxy) it has seen.
+without one is closed without a byte sent back. After the header comes TLS (the certificate given,
+self-signed in the scenario) and one HTTP request:
+- GET /readyz answers the status written in --readyz-file (default 200 when the file is missing),
+  like kube-apiserver's readiness endpoint: the scenario writes 500 to make the backend unready
+  while it keeps accepting TCP connections;
+- any other request answers 200 with a JSON body: the client address and port the header carried,
+  the destination (the VIP the client connected to), the TCP peer of the connection itself (the
+  HAProxy gateway) and how many LOCAL connections (HAProxy's health checks with check-send-proxy)
+  and /readyz requests it has seen.
 
 Python 3 standard library only; listens on both families (IPv6 socket with IPV6_V6ONLY off).
 """
@@ -22,6 +27,7 @@ import ipaddress
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -33,7 +39,10 @@ COMMANDS = {0x0: "LOCAL", 0x1: "PROXY"}
 MAX_REQUEST = 8192
 TIMEOUT = 5.0
 
-STATS = {"local": 0, "proxy": 0, "refused": 0}
+STATS = {"local": 0, "proxy": 0, "refused": 0, "readyz": 0}
+CONTEXT = None
+PROXY_V2 = False
+READYZ_FILE = None
 STATS_LOCK = threading.Lock()
 
 
@@ -114,31 +123,46 @@ class Handler(socketserver.BaseRequestHandler):
         sock.settimeout(TIMEOUT)
         peer = plain(self.client_address[0])
         try:
-            header = parse_header(sock)
+            header = parse_header(sock) if PROXY_V2 else {"command": "NONE", "family": "unspec"}
         except (BadHeader, OSError) as exc:
             with STATS_LOCK:
                 STATS["refused"] += 1
             print(f"refused {peer}: {exc}", file=sys.stderr, flush=True)
             return  # close without answering
         with STATS_LOCK:
-            STATS["local" if header["command"] == "LOCAL" else "proxy"] += 1
+            STATS["local" if header["command"] == "LOCAL" else "proxy"] += 1 if PROXY_V2 else 0
             stats = dict(STATS)
         try:
-            request = read_request(sock)
-        except (BadHeader, OSError):
+            tls = CONTEXT.wrap_socket(sock, server_side=True)
+            request = read_request(tls)
+        except (BadHeader, OSError, ssl.SSLError) as exc:
+            print(f"no request from {peer}: {exc}", file=sys.stderr, flush=True)
             return
         if not request:  # e.g. a health check that only connects
             return
-        body = dict(header, peer=peer, request=request, local_connections=stats["local"],
-                    proxy_connections=stats["proxy"], refused_connections=stats["refused"])
-        payload = (json.dumps(body, sort_keys=True) + "\n").encode()
-        head = ("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+        if request.split()[1:2] == ["/readyz"]:
+            with STATS_LOCK:
+                STATS["readyz"] += 1
+            try:
+                with open(READYZ_FILE, encoding="ascii") as fh:
+                    status = int(fh.read().strip() or 200)
+            except (OSError, TypeError, ValueError):
+                status = 200
+            payload = b"ok\n" if status == 200 else b"not ready\n"
+        else:
+            status = 200
+            body = dict(header, peer=peer, request=request, local_connections=stats["local"],
+                        proxy_connections=stats["proxy"], refused_connections=stats["refused"],
+                        readyz_requests=STATS["readyz"])
+            payload = (json.dumps(body, sort_keys=True) + "\n").encode()
+        head = (f"HTTP/1.0 {status} {'OK' if status == 200 else 'Error'}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode()
         try:
-            sock.sendall(head + payload)
+            tls.sendall(head + payload)
+            tls.close()
         except OSError:
             return
-        print(f"{header['command']} {header.get('source')} via {peer}: {request}", file=sys.stderr, flush=True)
+        print(f"{header['command']} {header.get('source')} via {peer}: {request} -> {status}", file=sys.stderr, flush=True)
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -154,10 +178,19 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv=None):
+    global CONTEXT, READYZ_FILE, PROXY_V2  # noqa: PLW0603
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=6443)
     parser.add_argument("--bind", default="::")
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--readyz-file", default="/run/api-backend/readyz")
+    parser.add_argument("--proxy-v2", action="store_true", help="expect a PROXY protocol v2 header first")
     args = parser.parse_args(argv)
+    PROXY_V2 = args.proxy_v2
+    CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    CONTEXT.load_cert_chain(args.cert, args.key)
+    READYZ_FILE = args.readyz_file
     with Server((args.bind, args.port), Handler) as server:
         print(f"listening on [{args.bind}]:{args.port}", file=sys.stderr, flush=True)
         server.serve_forever()
