@@ -259,11 +259,13 @@ def main() -> int:
                          + ", ".join(str(r["path_s"]) for r in rows) + f" | {med(rows, 'longest_gap_s')} |")
         lines += [
             "",
-            "Reading: keepalived dead - ExecStopPost drops the VIPs, the backup takes over after ~3 adverts. "
+            "Reading: on every switch the new holder's vip-acquired hooks restart its BGP sessions (no error-wait "
+            "back-off from the attempts made while the VIPs were elsewhere) and start the WireGuard handshakes. "
+            "keepalived dead - ExecStopPost drops the VIPs, the backup takes over after ~3 adverts. "
             "wireguard-go dead - wg0 disappears, the tracked check fails twice (1-2 s), the holder goes to FAULT "
             "(priority-0 advert: the backup takes over at once), the endpoint sync and the vip-acquired hook make "
-            "the new holder start the handshake. bird dead - the data path does not need the gateway's bird until "
-            "the node's hold timer (9 s) withdraws the routes; the tracked check moves the VIPs first. haproxy dead "
+            "the new holder start the handshake. bird dead - the tracked check moves the VIPs before the node's hold "
+            "timer (9 s) would withdraw the routes. haproxy dead "
             "- the VIP refuses connections until the tracked check moves it. After the repair the first gateway "
             "preempts the VIPs back (a second, equally short switch). See docs/gateways.md.",
             "",

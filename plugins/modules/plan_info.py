@@ -13,7 +13,7 @@ description:
   - Loads C(config.toml) with the collection's config model, runs every validation rule and returns
     the address plan (see C(docs/plan-contract.md)). Changes nothing.
   - On an invalid config the module fails with every error, each naming its dotted config key.
-  - The config is a controller file, so the task runs on the controller whatever host it is on: its
+  - The config is a controller file, so the task runs on the controller whatever host it is on. Its
     action plugin reads the config and builds the plan there (the model and the plan are controller-only
     code).
   - Also returns the inputs of the roles that run on the controller (M(dualstack.k8s.neutron_plan) through

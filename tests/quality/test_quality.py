@@ -32,7 +32,7 @@ def test_collection_builds(tmp_path):
     code, tail = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
                       timeout=300)
     assert code == 0, tail
-    assert (tmp_path / "dualstack-k8s-0.1.0.tar.gz").exists()
+    assert (tmp_path / "dualstack-k8s-0.2.0.tar.gz").exists()
 
 
 def test_config_reference_is_current():
