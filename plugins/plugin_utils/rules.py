@@ -293,7 +293,7 @@ class _Checker(object):
                 self.err("openstack.name_prefix" if osp.name_prefix else "cluster.name",
                          "%r is %d characters long: Neutron names <prefix>-<host or resource> would exceed %d "
                          "characters (at most %d here)" % (prefix[:20] + "...", len(prefix), NEUTRON_NAME_MAX,
-                                                            NEUTRON_NAME_MAX - 1 - suffix))
+                                                           NEUTRON_NAME_MAX - 1 - suffix))
             for name, spec in seen.items():
                 if name in VIP_PORT_SUFFIXES:
                     self.err(self._name_key(spec), "host name %r: its Neutron port would be named like the "

@@ -95,9 +95,10 @@ def container(request, lab_network):
     name = f"dsk-install-{core.replace('.', '')}"
     podman("rm", "-f", "-t", "0", name, check=False)
     podman("run", "-d", "--name", name, "--hostname", "gw1", "--systemd=always",
-           "--cap-add", "NET_ADMIN,NET_RAW,NET_BROADCAST", "--device", "/dev/net/tun",
+           "--cap-add", "NET_ADMIN,NET_RAW,NET_BROADCAST,SYS_ADMIN", "--device", "/dev/net/tun",
            "--network", lab_network, "--ip", HOSTS[core][0], "--ip6", HOSTS[core][1],
            "localhost/dualstack-lab:latest", "/sbin/init", timeout=120)
+    podman("exec", name, "timeout", "60", "systemctl", "is-system-running", "--wait", check=False, timeout=90)
     yield core, name
     podman("rm", "-f", "-t", "0", name, check=False, timeout=120)
 
@@ -143,7 +144,7 @@ def _project(tmp_path, core, container_name, collections):
               vars:
                 keepalived_vips: {{ipv4: {VIPS[0]}, ipv6: "{VIPS[1]}"}}
                 keepalived_unicast_src: {{ipv4: {v4}, ipv6: "{v6}"}}
-                keepalived_unicast_peers: {{ipv4: [], ipv6: []}}
+                keepalived_unicast_peers: {{ipv4: [172.31.230.99], ipv6: ["fd54:230::99"]}}
                 keepalived_priority: 200
                 keepalived_router_id: 51
 
@@ -213,6 +214,7 @@ def test_plan_and_render_are_identical_on_216_and_219(tmp_path):
     outs = {}
     for core in VENVS:
         out = tmp_path / core
+        out.mkdir()
         env = dict(lab_env(), DUALSTACK_CONFIG=str(REPO / "config" / "examples" / "ipv6-primary.toml"))
         code, text = _run([_bin(core, "ansible-playbook"), "playbooks/plan.yml", "-e", f"plan_out={out}/plan.json"],
                           REPO, env)

@@ -21,7 +21,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest_lab import REPO, assert_clean, measure_failover, molecule, scenario_plan_names, skip_reason  # noqa: E402
+from conftest_lab import (  # noqa: E402
+    REPO, assert_clean, measure_failover, molecule, restore_keepalived, scenario_plan_names, skip_reason)
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from failover_bench import measure, settle  # noqa: E402
@@ -49,6 +50,7 @@ def failover_lab():
 def test_path_survives_master_kill(failover_lab):
     result = measure_failover(failover_lab, family="ipv6", interval=0.1, max_seconds=BOUND_S + 10)
     print(f"failover: {result}")
+    restore_keepalived(failover_lab, result["holder"])  # the next tests start from the first gateway
     assert result["vip_s"] < 5, f"the VIPs did not move within 5 s: {result}"
     assert result["bgp_s"] < BOUND_S, f"BGP did not come up on the new VIP holder: {result}"
     assert result["path_s"] is not None and result["path_s"] <= BOUND_S, f"the path did not come back: {result}"

@@ -320,8 +320,8 @@ def _model_keys():
             keys.add(prefix + name)
             for cand in _types(field.annotation):
                 if isinstance(cand, type) and hasattr(cand, "model_fields"):
-                    walk(cand, prefix + name + ("[]." if "List" in str(field.annotation) or "list" in
-                                               str(field.annotation) else "."))
+                    is_list = "List" in str(field.annotation) or "list" in str(field.annotation)
+                    walk(cand, prefix + name + ("[]." if is_list else "."))
     walk(Config, "")
     return keys
 

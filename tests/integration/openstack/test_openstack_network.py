@@ -505,7 +505,7 @@ def test_neutron_stopped_mid_run_then_converges(ansible, neutron_server, tmp_pat
     """The server dies right after committing the 4th write, before answering it (the worst case:
     the module cannot know the resource exists)."""
     prefix = "crash"
-    _, lab_plan, inputs = prefixed(tmp_path, prefix)
+    _config, lab_plan, inputs = prefixed(tmp_path, prefix)
     neutron_server.die_after_writes(4, when="after")
     result = ansible.role(inputs)
     assert result.failed
