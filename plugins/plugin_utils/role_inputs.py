@@ -24,7 +24,7 @@ NODE_ROLES = ("sysctl", "kubeadm", "calico", "check_dualstack")
 
 # What two roles share is an input of both, set here once.
 WIREGUARD_INTERFACE = "wg0"
-KEEPALIVED_HOOK_DIR = "/etc/keepalived"
+KEEPALIVED_HOOK_DIR = "/etc/dualstack-k8s"
 RA_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")
 
 

@@ -144,7 +144,7 @@ def _project(tmp_path, core, container_name, collections):
               vars:
                 keepalived_vips: {{ipv4: {VIPS[0]}, ipv6: "{VIPS[1]}"}}
                 keepalived_unicast_src: {{ipv4: {v4}, ipv6: "{v6}"}}
-                keepalived_unicast_peers: {{ipv4: [172.31.230.99], ipv6: ["fd54:230::99"]}}
+                keepalived_unicast_peers: {{ipv4: [], ipv6: []}}   # the only gateway
                 keepalived_priority: 200
                 keepalived_router_id: 51
 
