@@ -42,11 +42,16 @@ pod_subnet_v6 = "fd10:244::/56"
 service_subnet_v4 = "10.96.0.0/16"
 service_subnet_v6 = "fd10:96::/108"
 """
-KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+
+
+def key(i):
+    """A distinct, well-formed WireGuard public key per peer (validation refuses duplicates)."""
+    import base64
+    return base64.b64encode(bytes([i % 256, i // 256]) + bytes(30)).decode()
 
 
 def write_config(path, nodes):
-    peers = "\n".join('[[wireguard.peers]]\nname = "p%d"\npublic_key = "%s"' % (i, KEY) for i in range(50))
+    peers = "\n".join('[[wireguard.peers]]\nname = "p%d"\npublic_key = "%s"' % (i, key(i)) for i in range(50))
     with open(path, "w") as handle:
         handle.write(CONFIG % {"workers": nodes - 6, "peers": peers})
 
