@@ -62,6 +62,9 @@ PACKAGES = sorted(
         "wireguard-tools",
         "wireguard-go",
         "nftables",
+        "tayga",  # NAT64 (role nat64) for IPv6-only clusters
+        "unbound",  # DNS64 (role nat64)
+        "nsd",  # the lab's IPv4-only "outside" host: an authoritative zone for its name
         "ca-certificates",
         "sudo",
         "openssh-server",  # SSH mode (DUALSTACK_LAB_CONNECTION=ssh): the path real hosts take
@@ -72,7 +75,8 @@ PACKAGES = sorted(
 )
 
 # Units that are installed enabled by the packages; the roles enable them when configured.
-DISABLE_UNITS = ["bird.service", "keepalived.service", "haproxy.service", "nftables.service"]
+DISABLE_UNITS = ["bird.service", "keepalived.service", "haproxy.service", "nftables.service", "tayga.service",
+                 "unbound.service", "nsd.service", "unbound-resolvconf.service"]
 # Noise in a container.
 MASK_UNITS = [
     "apt-daily.timer",

@@ -62,6 +62,24 @@ def ping(plan, run, family, target):
     return code == 0 and received > 0, received, avg.group(1) if avg else "-"
 
 
+def nat64_path(plan, run):
+    """From the first node: the outside host's name through DNS64 (an address inside the NAT64 prefix),
+    then HTTP by name through NAT64. (ok, text)."""
+    import ipaddress
+    node = plan["lab"]["containers"][(plan["groups"]["k8s_workers"] or plan["groups"]["k8s_control_plane"])[0]]
+    fqdn = plan["lab"]["outside"]["fqdn"]
+    code, out = run(node, "getent", "ahostsv6", fqdn, timeout=20)
+    addr = out.split()[0] if code == 0 and out.split() else None
+    prefix = ipaddress.ip_network(plan["nat64"]["prefix"])
+    if not addr or ipaddress.ip_address(addr) not in prefix:
+        return False, "getent ahostsv6 %s: %s (want an address in %s)" % (fqdn, addr or "no answer", prefix)
+    code, out = run(node, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "--max-time", "5",
+                    "http://%s/" % fqdn, timeout=20)
+    status = out.split()[0] if out.split() else "-"
+    return code == 0 and status == "200", "%s -> %s, HTTP GET by name: %s (%s s)" % (
+        fqdn, addr, status, out.split()[1] if len(out.split()) > 1 else "-")
+
+
 def summary(plan, run):
     lines = ["", "=" * 78, "dualstack.k8s lab summary", "=" * 78]
     lines += plan_table(plan)
@@ -74,7 +92,8 @@ def summary(plan, run):
         lines.append("VIP %-5s %-18s held by: %s" % (LABEL[f], plan["vips"][f], ", ".join(who) or "NOBODY"))
         master = master or (who[0] if len(who) == 1 else None)
     ok = all(len(holders[f]) == 1 for f in fams) and len({holders[f][0] for f in fams if holders[f]}) == 1
-    lines.append("VIPs on exactly one gateway, both families together: %s" % ("yes" if ok else "NO"))
+    lines.append("VIPs on exactly one gateway%s: %s" % (", both families together" if len(fams) == 2 else "",
+                                                       "yes" if ok else "NO"))
     if master:
         sessions = bgp_sessions(plan, run, master)
         lines.append("")
@@ -96,6 +115,20 @@ def summary(plan, run):
             all_ok = all_ok and good
             lines.append("  %s %-16s %s (%d/3 replies, avg %s ms)" % (
                 LABEL[f], plan["hosts"][node][f], "OK" if good else "FAILED", received, avg))
+        pods = plan["lab"].get("pod_standins") or {}
+        if pods:
+            pod_node = sorted(pods)[-1]
+            target = pods[pod_node]["address"]
+            good, received, avg = ping(plan, run, "ipv6", target)
+            all_ok = all_ok and good
+            lines.append("  pod    %-16s %s (%d/3 replies, avg %s ms; routable pod address on %s, no NAT)" % (
+                target, "OK" if good else "FAILED", received, avg, pod_node))
+    if plan.get("nat64") and plan["lab"].get("outside"):
+        good, text = nat64_path(plan, run)
+        all_ok = all_ok and good
+        lines.append("")
+        lines.append("IPv4-only %s from an IPv6 node through DNS64 + NAT64 on the gateways:" % plan["lab"]["outside"]["fqdn"])
+        lines.append("  %s %s" % ("OK    " if good else "FAILED", text))
     lines.append("")
     lines.append("Kubernetes configs written:")
     first_cp = plan["kubernetes"]["first_control_plane"]

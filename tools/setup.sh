@@ -51,5 +51,8 @@ venv_sync .cache/venv-2.16 requirements/compat-2.16.txt
 log "lab image"
 CONTAINERS_CONF="$repo/lab/containers.conf" .venv/bin/python lab/image.py
 
-log "lab WireGuard client key pair (config/config.toml reads its public key)"
+log "lab WireGuard client key pairs (config/config.toml and the lab-ready examples read their public keys)"
 .venv/bin/python lab/lab.py keys
+for example in config/examples/*.toml; do
+  DUALSTACK_CONFIG="$example" .venv/bin/python lab/lab.py keys
+done

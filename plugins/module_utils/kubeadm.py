@@ -190,12 +190,15 @@ def cluster_configuration(node):
 
 
 def kubelet_configuration(node):
-    return {
+    out = {
         "apiVersion": KUBELET_API_VERSION,
         "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd",
         "clusterDomain": node.get("dns_domain") or "cluster.local",
     }
+    if node.get("resolv_conf"):
+        out["resolvConf"] = node["resolv_conf"]
+    return out
 
 
 def kube_proxy_configuration(node):

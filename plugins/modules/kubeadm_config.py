@@ -95,6 +95,12 @@ options:
     type: list
     elements: str
     default: []
+  resolv_conf:
+    description:
+      - KubeletConfiguration C(resolvConf) (init; cluster-wide through the C(kubelet-config) ConfigMap): the
+        resolv.conf the kubelet gives pods with dnsPolicy Default, which CoreDNS forwards to. Unset, kubeadm
+        and the kubelet choose (C(/etc/resolv.conf), or systemd-resolved's file).
+    type: path
   dest:
     description: Path of the configuration file.
     type: path
@@ -234,6 +240,7 @@ ARGUMENT_SPEC = dict(
     service_subnets=dict(type="list", elements="str", default=[]),
     node_mask_sizes=dict(type="dict", default={}),
     cert_sans=dict(type="list", elements="str", default=[]),
+    resolv_conf=dict(type="path"),
     dest=dict(type="path", default="/etc/kubernetes/kubeadm-config.yaml"),
     bootstrap_token=dict(type="str", default=PLACEHOLDER_TOKEN, no_log=True),
     ca_cert_hashes=dict(type="list", elements="str", default=[]),

@@ -331,14 +331,46 @@ class Calico(_Model):
     block_size_v4: int = Field(26, description="IPv4 IPAM block size, 20-32.")
     block_size_v6: int = Field(122, description="IPv6 IPAM block size, 116-128.")
     node_to_node_mesh: bool = Field(True, description="BGPConfiguration nodeToNodeMeshEnabled (keep true unless route reflectors exist).")
+    pod_address_scope: Literal["ula", "global"] = Field(
+        "ula", description='IPv6 pod addresses: "ula" (private, leave the cluster with natOutgoing) or "global" '
+                           '(routable, no NAT: nat_outgoing_v6 = false; the gateways learn the pod blocks from the '
+                           'nodes over BGP, import limited to pod_subnet_v6, so WireGuard clients reach pods directly).')
     next_hop_mode: Literal["Auto", "Self", "Keep"] = Field(
         "Auto", description="BGPPeer nextHopMode towards the gateway VIPs (seed 002 keeps the original next hop: Keep).")
+
+
+class Nat64(_Model):
+    enabled: bool = Field(
+        False, description="NAT64 (tayga) and DNS64 (unbound) on the gateways, so an IPv6-only cluster reaches "
+                           "IPv4-only services. Needs ipv6 in cluster.ip_families and IPv4 connectivity of the "
+                           "gateways themselves (their default route).")
+    prefix: IPv6Cidr = Field(
+        "fd64:64::/96",
+        description="NAT64 prefix (tayga `prefix`, unbound `dns64-prefix`): a network-specific /96 by default, "
+                    "since the well-known 64:ff9b::/96 drops private IPv4 targets (RFC 6052). Lengths 32, 40, 48, "
+                    "56, 64 or 96. bird announces it to the nodes next to the WireGuard subnets.")
+    ipv4_pool: IPv4Cidr = Field(
+        "100.64.64.0/24",
+        description="IPv4 pool tayga maps IPv6 clients to (one address per client; NAT44 on the gateway's IPv4 "
+                    "egress behind it); its first address is tayga's own. /16 to /30.")
+    dns64: bool = Field(True, description="Run DNS64 (unbound) on the gateways; the nodes' resolvers and the kubelet's "
+                                          "resolvConf (CoreDNS upstream) point at the node network's IPv6 VIP.")
+    dns64_dnssec: bool = Field(
+        True, description="DNSSEC validation in DNS64 (unbound's validator with the root trust anchor). Turn it off "
+                          "only where the upstreams serve unsigned zones that are not delegated from the root.")
+    dns64_upstreams: List[AnyAddr] = Field(
+        [], description="Resolvers DNS64 forwards to (forward-zone \".\"); empty: full recursion from the root "
+                        "servers. At most 8.")
 
 
 class Lab(_Model):
     external_cidr_v4: Optional[IPv4Cidr] = Field(None, description="Lab only: external network of the gateways and the WireGuard client (IPv4).")
     external_cidr_v6: Optional[IPv6Cidr] = Field(None, description="Lab only: external network (IPv6).")
     wireguard_client: Optional[HostName] = Field(None, description="Lab only: the peer the lab's client host plays.")
+    outside_host: Optional[HostName] = Field(
+        None, description="Lab only: an IPv4-only host on the external network (IPv4 address: external_cidr_v4 "
+                          "start + 200) serving HTTP and an authoritative DNS zone for its own name (NAT64/DNS64).")
+    outside_zone: DnsName = Field("outside.test", description="Lab only: the outside host's DNS zone.")
 
 
 class Config(_Model):
@@ -349,6 +381,7 @@ class Config(_Model):
     wireguard: WireGuard = Field(default_factory=WireGuard, description="WireGuard client access.")
     kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="kubeadm settings.")
     calico: Calico = Field(default_factory=Calico, description="Calico IPAM, pools and BGP.")
+    nat64: Nat64 = Field(default_factory=Nat64, description="NAT64/DNS64 on the gateways (IPv6-only clusters).")
     lab: Optional[Lab] = Field(None, description="The embedded lab only.")
 
     # filled by load_config, not part of the schema

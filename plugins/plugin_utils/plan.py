@@ -220,8 +220,14 @@ def build_plan(cfg):
             "ipv6": paddrs.get("ipv6"),
             "allowed_ips": ["%s/%d" % (paddrs[f], 32 if f == "ipv4" else 128) for f in fams if f in paddrs],
         })
+    global_pods = cfg.calico.pod_address_scope == "global" and "ipv6" in fams
+    # what a client routes into the tunnel: the WireGuard and node subnets, and routable pod addresses
     wireguard["client_allowed_ips"] = (
-        [wireguard[f]["cidr"] for f in wg_fams] + [str(nets[f].cidr) for f in fams])
+        [wireguard[f]["cidr"] for f in wg_fams] + [str(nets[f].cidr) for f in fams]
+        + ([per_family(cfg.kubernetes, "pod_subnet", "ipv6")] if global_pods else []))
+    # where a client connects: the public VIP of the primary family, else of the other one
+    public = [vips["public_%s" % f] for f in fams + [f for f in FAMILIES if f not in fams]]
+    wireguard["client_endpoint_host"] = next((v for v in public if v), None) or vips[primary]
 
     k = cfg.kubernetes
     if k.control_plane_endpoint:
@@ -258,6 +264,7 @@ def build_plan(cfg):
             "encapsulation": per_family(c, "encapsulation", f),
             "nat_outgoing": per_family(c, "nat_outgoing", f),
         } for f in fams],
+        "pod_address_scope": c.pod_address_scope if "ipv6" in fams else "ula",
         "autodetection": {f: "cidr=%s" % nets[f].cidr for f in fams},
         "peers": [{"family": f, "peer_ip": vips[f], "as_number": cfg.gateways.as_number} for f in fams],
     }
@@ -306,6 +313,21 @@ def build_plan(cfg):
             "port_macs": port_macs,
         }
 
+    nat64 = None
+    if cfg.nat64.enabled:
+        n = cfg.nat64
+        pool = netaddr.IPNetwork(n.ipv4_pool)
+        nat64 = {
+            "prefix": str(netaddr.IPNetwork(n.prefix).cidr),
+            "ipv4_pool": str(pool.cidr),
+            "tayga_ipv4": str(netaddr.IPAddress(pool.first + 1, 4)),
+            "dns64": n.dns64,
+            # DNS64 answers on the node network's IPv6 VIP (the VRRP master's)
+            "dns64_address": vips["ipv6"] if n.dns64 else None,
+            "dns64_upstreams": list(n.dns64_upstreams),
+            "dns64_dnssec": n.dns64_dnssec,
+        }
+
     lab = None
     if cfg.lab is not None:
         lab = _lab_plan(cfg, hosts, groups, base_dir)
@@ -331,12 +353,14 @@ def build_plan(cfg):
         "wireguard": wireguard,
         "kubernetes": kubernetes,
         "calico": calico,
+        "nat64": nat64,
         "openstack": openstack,
         "lab": lab,
     }
 
 
 LAB_EXTERNAL_CLIENT_OFFSET = 100
+LAB_OUTSIDE_OFFSET = 200
 
 
 def _lab_plan(cfg, hosts, groups, base_dir):
@@ -346,12 +370,21 @@ def _lab_plan(cfg, hosts, groups, base_dir):
     ext = {f: per_family(cfg.lab, "external_cidr", f) for f in FAMILIES}
     client = cfg.lab.wireguard_client
     external_hosts = {}
-    names = list(groups["gateways"]) + ([client] if client else [])
+    outside = cfg.lab.outside_host
+    fams = list(cfg.cluster.ip_families)
+    names = list(groups["gateways"]) + ([client] if client else []) + ([outside] if outside else [])
     for i, name in enumerate(names):
-        offset = (cfg.network.gateway_offset + i) if name != client else LAB_EXTERNAL_CLIENT_OFFSET
+        # gateways: every external family (an IPv6-only cluster's gateways still reach IPv4 for NAT64);
+        # the client: the cluster's families only; the outside host: IPv4 only
+        if name == client:
+            offset, host_fams = LAB_EXTERNAL_CLIENT_OFFSET, fams
+        elif name == outside:
+            offset, host_fams = LAB_OUTSIDE_OFFSET, ["ipv4"]
+        else:
+            offset, host_fams = cfg.network.gateway_offset + i, FAMILIES
         external_hosts[name] = {}
         for f in FAMILIES:
-            if ext[f]:
+            if ext[f] and f in host_fams:
                 net = netaddr.IPNetwork(ext[f])
                 external_hosts[name][f] = str(netaddr.IPAddress(net.first + offset, net.version))
     key_file = None
@@ -366,9 +399,29 @@ def _lab_plan(cfg, hosts, groups, base_dir):
                                  if ext[f] else None) for f in FAMILIES},
         "external_hosts": external_hosts,
         "wireguard_client": client,
-        "containers": dict((name, prefix + name) for name in list(hosts) + ([client] if client else [])),
+        "outside": ({"name": outside, "zone": cfg.lab.outside_zone, "fqdn": "%s.%s" % (outside, cfg.lab.outside_zone),
+                     "ipv4": external_hosts[outside].get("ipv4")} if outside else None),
+        "pod_standins": _pod_standins(cfg, hosts, groups),
+        "containers": dict((name, prefix + name) for name in list(hosts) + [x for x in (client, outside) if x]),
         "networks": {"nodes": prefix + "nodes", "external": prefix + "external"},
     }
+
+
+def _pod_standins(cfg, hosts, groups):
+    """Lab only, routable IPv6 pods: {node: {"block": .., "address": ..}}, one IPAM block per node (the
+    node's index among all nodes) with an address on it that stands in for a pod."""
+    if cfg.calico.pod_address_scope != "global" or "ipv6" not in cfg.cluster.ip_families:
+        return {}
+    pod = netaddr.IPNetwork(per_family(cfg.kubernetes, "pod_subnet", "ipv6"))
+    size = cfg.calico.block_size_v6
+    out = {}
+    for i, name in enumerate(groups["k8s_control_plane"] + groups["k8s_workers"]):
+        first = pod.first + i * (1 << (128 - size))
+        if first > pod.last:
+            break
+        out[name] = {"block": "%s/%d" % (netaddr.IPAddress(first, 6), size),
+                     "address": str(netaddr.IPAddress(first + 1, 6))}
+    return out
 
 
 def load_plan(path=None):

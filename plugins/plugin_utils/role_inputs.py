@@ -19,12 +19,16 @@ One function per role, ``<role>_inputs``; each returns a dict of that role's var
 
 from __future__ import annotations
 
-GATEWAY_ROLES = ("sysctl", "wireguard", "keepalived", "haproxy", "bird", "check_dualstack")
-NODE_ROLES = ("sysctl", "kubeadm", "calico", "check_dualstack")
+GATEWAY_ROLES = ("sysctl", "wireguard", "keepalived", "haproxy", "bird", "nat64", "check_dualstack")
+NODE_ROLES = ("sysctl", "resolver", "kubeadm", "calico", "check_dualstack")
 
 # What two roles share is an input of both, set here once.
 WIREGUARD_INTERFACE = "wg0"
 KEEPALIVED_HOOK_DIR = "/etc/dualstack-k8s"
+NAT64_INTERFACE = "nat64"
+NAT64_SERVICES = ("dualstack-nat64.service", "unbound.service")
+# the resolv.conf of the kubelet (kubeadm) that role resolver writes
+KUBELET_RESOLV_CONF = "/etc/dualstack-k8s/resolv.conf"
 RA_MODES = ("slaac", "dhcpv6-stateless", "dhcpv6-stateful")
 
 
@@ -111,7 +115,7 @@ def keepalived_inputs(plan, name):
         "keepalived_preempt_delay": 10,
         "keepalived_hook_dir": KEEPALIVED_HOOK_DIR,
         # the gateway's own daemons (roles haproxy, bird, wireguard): one that stays down gives up the VIPs
-        "keepalived_track_services": ["bird.service", "haproxy.service"],
+        "keepalived_track_services": ["bird.service", "haproxy.service"] + _nat64_services(plan),
         "keepalived_track_interfaces": [WIREGUARD_INTERFACE],
     }
 
@@ -136,6 +140,7 @@ def bird_inputs(plan, name):
     host = _host(plan, name)
     vips = _vips(plan)
     wg = plan["wireguard"]
+    nat64 = plan.get("nat64")
     nodes = plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]
     return {
         "bird_families": [f for f in _fams(plan) if vips[f]],
@@ -146,9 +151,66 @@ def bird_inputs(plan, name):
                            for n in nodes],
         "bird_router_id": host.get("ipv4") or "0.0.0.%d" % (host["index"] + 1),
         "bird_export_prefixes": {f: ([wg[f]["cidr"]] if wg.get(f) else []) for f in ("ipv4", "ipv6")},
-        "bird_export_extra": {f: list(wg["export_extra"].get(f, [])) for f in ("ipv4", "ipv6")},
+        # the NAT64 prefix: announced while tayga's route into its tun device exists (a static route via
+        # the device is unreachable without it, so a gateway without NAT64 announces none)
+        "bird_export_extra": {f: list(wg["export_extra"].get(f, [])) + ([nat64["prefix"]] if nat64 and f == "ipv6"
+                                                                          else []) for f in ("ipv4", "ipv6")},
+        "bird_static_routes": {"ipv4": [], "ipv6": ([{"prefix": nat64["prefix"], "dev": NAT64_INTERFACE}]
+                                                    if nat64 else [])},
+        # routable (global) IPv6 pod addresses: the nodes' IPAM blocks inside the pod subnet, nothing else
+        "bird_import_prefixes": {"ipv4": [], "ipv6": ([_pod_subnet(plan, "ipv6")]
+                                                      if plan["calico"].get("pod_address_scope") == "global" else [])},
         "bird_direct_interfaces": [WIREGUARD_INTERFACE],
         "bird_hook_dir": KEEPALIVED_HOOK_DIR,
+    }
+
+
+# ---------------------------------------------------------------------------------------- nat64
+def _nat64_services(plan):
+    return list(NAT64_SERVICES) if plan.get("nat64") else []
+
+
+def _dns64(plan):
+    return bool(plan.get("nat64") and plan["nat64"]["dns64"])
+
+
+def _pod_subnet(plan, family):
+    return next((p["cidr"] for p in plan["calico"]["pools"] if p["family"] == family), None)
+
+
+def nat64_inputs(plan, name):
+    """NAT64 (tayga) + DNS64 (unbound) on every gateway; the VIP holder's bird announces the prefix and
+    holds the DNS64 address (the node network's IPv6 VIP). Nothing without [nat64] enabled."""
+    n = plan.get("nat64")
+    if not n:
+        return {}
+    host = _host(plan, name)
+    fams = _fams(plan)
+    wg = plan["wireguard"]
+    access = [plan["network"][f]["cidr"] for f in fams] + [_pod_subnet(plan, f) for f in fams]
+    access += [wg[f]["cidr"] for f in fams if wg.get(f)]
+    return {
+        "nat64_prefix": n["prefix"],
+        "nat64_dynamic_pool": n["ipv4_pool"],
+        "nat64_tayga_ipv4": n["tayga_ipv4"],
+        "nat64_interface": NAT64_INTERFACE,
+        "nat64_dns64": n["dns64"],
+        "nat64_dns64_listen": ([n["dns64_address"]] + [host[f] for f in fams if host.get(f)]) if n["dns64"] else [],
+        "nat64_dns64_access": [a for a in access if a],
+        "nat64_dns64_upstreams": list(n["dns64_upstreams"]),
+        "nat64_dns64_dnssec": n["dns64_dnssec"],
+    }
+
+
+# ------------------------------------------------------------------------------------- resolver
+def resolver_inputs(plan, name):
+    """Nodes ask the gateways' DNS64 (on the node network's IPv6 VIP); nothing without DNS64."""
+    del name
+    if not _dns64(plan):
+        return {}
+    return {
+        "resolver_nameservers": [plan["nat64"]["dns64_address"]],
+        "resolver_kubelet_file": KUBELET_RESOLV_CONF,
     }
 
 
@@ -183,6 +245,7 @@ def kubeadm_inputs(plan, name):
             "kubeadm_service_subnets": list(k["service_subnets"]),
             "kubeadm_node_mask_sizes": {f: k["node_mask_sizes"][f] for f in fams},
             "kubeadm_cert_sans": list(k["cert_sans"]),
+            "kubeadm_resolv_conf": KUBELET_RESOLV_CONF if _dns64(plan) else "",
         })
     # the host whose CA joins pin, on every node (the role reads it once per play)
     out["kubeadm_ca_host"] = first
@@ -285,7 +348,11 @@ def openstack_network_inputs(plan):
         rules["nodes"] += [rule(f, "BGP from gateways", "tcp", 179, remote_group=sg["gateways"]),
                            rule(f, "Kubernetes API from the gateways (HAProxy)", "tcp", k8s["api_port"],
                                 remote_group=sg["gateways"]),
-                           rule(f, "cluster-internal", remote_group=sg["nodes"])]
+                           rule(f, "cluster-internal", remote_group=sg["nodes"]),
+                           # routed by the gateways: WireGuard clients to nodes (and routable pods)
+                           rule(f, "routed from the gateways (WireGuard clients)", remote_group=sg["gateways"])]
+        if f == "ipv6" and plan.get("nat64"):
+            rules["gateways"].append(rule(f, "NAT64 and DNS64 for the nodes", remote_group=sg["nodes"]))
         if any("VXLAN" in e for e in encaps.values()):
             rules["nodes"].append(rule(f, "Calico VXLAN", "udp", 4789, remote_group=sg["nodes"]))
         if f == "ipv4" and "IPIP" in encaps.get("ipv4", ""):
@@ -299,7 +366,9 @@ def openstack_network_inputs(plan):
     # clients, routed traffic). Gateways send with WireGuard client sources and hold the VIPs.
     node_pairs = [{"ip_address": c} for c in k8s["pod_subnets"]]
     gw_pairs = ([{"ip_address": vips[f]} for f in fams if vips[f]]
-                + [{"ip_address": wg[f]["cidr"]} for f in fams if wg.get(f)])
+                + [{"ip_address": wg[f]["cidr"]} for f in fams if wg.get(f)]
+                # NAT64 replies leave the gateway with sources inside the NAT64 prefix
+                + ([{"ip_address": plan["nat64"]["prefix"]}] if plan.get("nat64") else []))
     ports = []
     for name, host in plan["hosts"].items():
         is_gw = name in gateways
@@ -330,6 +399,8 @@ ROLE_FUNCTIONS = {
     "keepalived": keepalived_inputs,
     "haproxy": haproxy_inputs,
     "bird": bird_inputs,
+    "nat64": nat64_inputs,
+    "resolver": resolver_inputs,
     "kubeadm": kubeadm_inputs,
     "calico": calico_inputs,
     "check_dualstack": check_dualstack_inputs,

@@ -102,6 +102,16 @@ NODE_PORT_RANGE = (30000, 32767)
 GATEWAY_UDP_PORTS = {53: "the DNS stub resolver (systemd-resolved)", 68: "the DHCPv4 client",
                      546: "the DHCPv6 client"}
 
+# NAT64 prefix lengths (RFC 6052 section 2.2; tayga 0.9.2 `prefix`, unbound `dns64-prefix`).
+NAT64_PREFIX_LENGTHS = (32, 40, 48, 56, 64, 96)
+# Prefixes tayga refuses or that break private IPv4 targets (facts: shared/docs/nat64-dns64.md).
+NAT64_REFUSED = (("64:ff9b:1::/48", "the local-use NAT64 prefix of RFC 8215, which tayga 0.9.2 refuses as "
+                  "reserved: use a network-specific prefix such as fd64:64::/96"),)
+# tayga's dynamic pool: one address for tayga, the others one per IPv6 client.
+NAT64_POOL_PREFIX = (16, 30)
+NAT64_MAX_UPSTREAMS = 8
+ULA_BLOCK = "fc00::/7"
+
 # Neutron (neutron_lib.db.constants.NAME_FIELD_SIZE): a resource name has at most 255 characters.
 NEUTRON_NAME_MAX = 255
 AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
@@ -606,6 +616,11 @@ class _Checker(object):
         cfg = self.cfg
         if cfg.lab is None:
             return
+        if cfg.lab.outside_host and not cfg.lab.external_cidr_v4:
+            self.err("lab.external_cidr_v4", "required: lab.outside_host is an IPv4-only host on the external network")
+        names = {spec.name for spec in P.host_specs(cfg)} | {cfg.lab.wireguard_client}
+        if cfg.lab.outside_host in names:
+            self.err("lab.outside_host", "%s is already a host of the lab" % cfg.lab.outside_host)
         gateways = [spec for spec in P.host_specs(cfg) if spec.role == "gateway"]
         for f in FAMILIES:
             s = SUFFIX[f]
@@ -620,6 +635,8 @@ class _Checker(object):
             offsets = [(spec.name, cfg.network.gateway_offset + i) for i, spec in enumerate(gateways)]
             if cfg.lab.wireguard_client:
                 offsets.append((cfg.lab.wireguard_client, P.LAB_EXTERNAL_CLIENT_OFFSET))
+            if cfg.lab.outside_host and f == "ipv4":
+                offsets.append((cfg.lab.outside_host, P.LAB_OUTSIDE_OFFSET))
             for name, offset in offsets:
                 addr = ext.first + offset
                 if addr > ext.last or addr in taken:
@@ -702,6 +719,87 @@ class _Checker(object):
             else:
                 keys[raw] = (i, peer.name)
 
+    def nat64(self):
+        """NAT64/DNS64 on the gateways: tayga's and unbound's limits, no clash with the cluster's networks."""
+        cfg = self.cfg
+        n = cfg.nat64
+        if not n.enabled:
+            return
+        if "ipv6" not in self.fams:
+            self.err("nat64.enabled", "NAT64 lets IPv6 clients reach IPv4: it needs ipv6 in cluster.ip_families %s"
+                     % self.fams)
+            return
+        prefix = netaddr.IPNetwork(n.prefix)
+        if prefix.prefixlen not in NAT64_PREFIX_LENGTHS:
+            self.err("nat64.prefix", "/%d is not a NAT64 prefix length: RFC 6052 (tayga, unbound dns64-prefix) "
+                     "allows /%s" % (prefix.prefixlen, ", /".join(str(x) for x in NAT64_PREFIX_LENGTHS)))
+        elif prefix.ip != prefix.network:
+            self.err("nat64.prefix", "%s has host bits set: write %s" % (n.prefix, prefix.cidr))
+        elif (int(prefix.ip) >> 56) & 0xFF:
+            self.err("nat64.prefix", "%s: bits 64-71 of a NAT64 address must be zero (RFC 6052 section 2.2)"
+                     % prefix.cidr)
+        for block, what in NAT64_REFUSED:
+            if _overlap(prefix, netaddr.IPNetwork(block)):
+                self.err("nat64.prefix", "%s overlaps %s, %s" % (prefix.cidr, block, what))
+        hit = special_block(prefix)
+        if hit:
+            self.err("nat64.prefix", "%s overlaps %s, %s: a special-purpose range" % (prefix.cidr, hit[0].cidr, hit[1]))
+        pool = netaddr.IPNetwork(n.ipv4_pool)
+        if not NAT64_POOL_PREFIX[0] <= pool.prefixlen <= NAT64_POOL_PREFIX[1]:
+            self.err("nat64.ipv4_pool", "/%d: the pool must be a /%d to /%d (its first address is tayga's own, the "
+                     "rest one per IPv6 client)" % ((pool.prefixlen,) + NAT64_POOL_PREFIX))
+        hit = special_block(pool)
+        if hit:
+            self.err("nat64.ipv4_pool", "%s overlaps %s, %s: a special-purpose range" % (pool.cidr, hit[0].cidr, hit[1]))
+        for f, net, key in ((6, prefix, "nat64.prefix"), (4, pool, "nat64.ipv4_pool")):
+            for okey, value in self._own_networks(f):
+                if value and _overlap(net, netaddr.IPNetwork(value)):
+                    self.err(key, "%s overlaps %s = %s" % (net.cidr, okey, value))
+        if len(n.dns64_upstreams) > NAT64_MAX_UPSTREAMS:
+            self.err("nat64.dns64_upstreams", "%d resolvers: at most %d" % (len(n.dns64_upstreams), NAT64_MAX_UPSTREAMS))
+        for i, server in enumerate(n.dns64_upstreams):
+            addr = netaddr.IPNetwork(server)
+            hit = special_block(addr)
+            if hit:
+                self.err("nat64.dns64_upstreams[%d]" % i, "%s is %s: not a resolver the gateways can forward to"
+                         % (server, hit[1]))
+            elif addr.version == 6 and addr.ip in prefix:
+                self.err("nat64.dns64_upstreams[%d]" % i, "%s is inside nat64.prefix %s: DNS64 would reach its "
+                         "upstream through itself" % (server, prefix.cidr))
+
+    def _own_networks(self, version):
+        """(key, cidr) of every network the cluster routes itself, of one IP version, any family listed."""
+        cfg = self.cfg
+        f = "ipv4" if version == 4 else "ipv6"
+        s = SUFFIX[f]
+        out = [("network.%s_cidr" % f, getattr(cfg.network, "%s_cidr" % f)),
+               ("kubernetes.pod_subnet_%s" % s, per_family(cfg.kubernetes, "pod_subnet", f)),
+               ("kubernetes.service_subnet_%s" % s, per_family(cfg.kubernetes, "service_subnet", f)),
+               ("wireguard.%s_cidr" % f, getattr(cfg.wireguard, "%s_cidr" % f))]
+        out += [("gateways.export_extra_%s[%d]" % (s, i), v)
+                for i, v in enumerate(per_family(cfg.gateways, "export_extra", f))]
+        if cfg.lab is not None:
+            out.append(("lab.external_cidr_%s" % s, per_family(cfg.lab, "external_cidr", f)))
+        return out
+
+    def pod_scope(self):
+        """Global (routable) IPv6 pod addresses: no NAT, not private."""
+        cfg = self.cfg
+        if cfg.calico.pod_address_scope != "global":
+            return
+        if "ipv6" not in self.fams:
+            self.err("calico.pod_address_scope", '"global" is about IPv6 pod addresses: ipv6 is not in '
+                     "cluster.ip_families %s" % self.fams)
+            return
+        if cfg.calico.nat_outgoing_v6:
+            self.err("calico.nat_outgoing_v6", 'must be false with calico.pod_address_scope = "global": routable pod '
+                     "addresses leave the cluster as they are (set it to false, or the scope to \"ula\")")
+        pod = per_family(cfg.kubernetes, "pod_subnet", "ipv6")
+        if pod and _overlap(netaddr.IPNetwork(pod), netaddr.IPNetwork(ULA_BLOCK)):
+            self.err("kubernetes.pod_subnet_v6", '%s is a unique local (ULA, %s) range, which is not routable: '
+                     'calico.pod_address_scope = "global" needs a global prefix (or set the scope to "ula")'
+                     % (pod, ULA_BLOCK))
+
     def run(self):
         self.families()
         self.exclusive()
@@ -716,6 +814,8 @@ class _Checker(object):
         self.vrrp()
         self.dns_servers()
         self.peer_keys()
+        self.nat64()
+        self.pod_scope()
         if not structural:
             # address arithmetic needs consistent families and one host source per role; a key
             # that is already wrong gets no second, derived complaint

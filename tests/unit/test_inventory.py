@@ -36,7 +36,9 @@ service_subnet_v6 = "fd10:96::/108"
 
 
 def _inventory(config, *args, bindir=None):
-    env = dict(os.environ, DUALSTACK_CONFIG=config)
+    # the inventory plugin alone: not the lab's vars plugin, which adds connection settings for a lab of
+    # the same config that happens to be up
+    env = dict(os.environ, DUALSTACK_CONFIG=config, ANSIBLE_VARS_ENABLED="ansible.builtin.host_group_vars")
     return subprocess.run([os.path.join(bindir or os.path.dirname(sys.executable), "ansible-inventory"), *args],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
 

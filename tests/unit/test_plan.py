@@ -59,7 +59,9 @@ def test_ipv6_only_has_no_ipv4_anywhere():
     for host in plan["hosts"].values():
         assert host["ipv4"] is None and len(host["node_ips"]) == 1
     assert plan["kubernetes"]["node_mask_sizes"] == {"ipv6": 80}
-    assert plan["wireguard"]["client_allowed_ips"] == ["2001:db8:31::/120", "2001:db8:30::/64"]
+    # the WireGuard and node subnets, and the routable (global) pod subnet
+    assert plan["wireguard"]["client_allowed_ips"] == ["2001:db8:31::/120", "2001:db8:30::/64", "2001:db8:32::/64"]
+    assert plan["nat64"]["ipv4_pool"] == "100.64.64.0/24"  # IPv4 only behind NAT64, on the gateways
     assert plan["calico"]["next_hop_mode"] == "Keep"
 
 

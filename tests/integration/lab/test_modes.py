@@ -1,0 +1,193 @@
+"""Every address-family mode on the embedded lab (issue 16): cold site run, the lab's summary and a
+`changed=0` re-run for IPv6-only and IPv6-primary (IPv4-only is planned and rendered in the unit
+tests: tests/golden/ipv4-only), and for IPv6-only the paths only it has:
+
+- NAT64/DNS64 on the gateways: from the IPv6-only node, `getent ahostsv6 web.outside.test` answers an
+  address inside the NAT64 prefix and an HTTP GET by name returns 200 from the IPv4-only outside host;
+  after a gateway failover (keepalived SIGKILLed on the VIP holder) it works again, timed;
+- routable pod addresses: the gateways learn the nodes' IPAM blocks over BGP (import limited to the pod
+  subnet) and the WireGuard client pings the address standing in for a pod, no NAT.
+
+The IPv6-only lab is reached over SSH as the user `dsk` with sudo (DUALSTACK_LAB_CONNECTION=ssh), over
+IPv6: the way real hosts are reached. The IPv6-primary lab uses the harness connection. Each lab is the
+tests' own (cluster names m6 / m6p, their own subnets); tests in a file run in order and share them.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest_lab import (VENV_BIN, assert_summary_ok, e2e_lab, e2e_playbook, e2e_sh, lab_env, lab_state, pexec,  # noqa: E402
+                          recap, vip_holder, wait_for)
+
+pytestmark = [pytest.mark.lab]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+V6ONLY = os.path.join(HERE, "modes-v6only.toml")
+V6PRIMARY = os.path.join(HERE, "modes-v6primary.toml")
+SSH = {"config": V6ONLY, "connection": "ssh"}
+
+
+def load(config):
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
+    return load_plan(config)
+
+
+def cold_and_warm(config, connection="podman"):
+    """Cold site run, the client, the summary; then a warm re-run: (cold s, warm s, summary text)."""
+    kw = {"config": config, "connection": connection}
+    t0 = time.time()
+    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
+    cold = time.time() - t0
+    rc = recap(res.stdout)
+    assert rc and all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
+    e2e_lab("client", **kw)
+    summary = e2e_lab("summary", check=False, **kw)
+    print(summary.stdout)
+    assert_summary_ok(load(config), summary)
+    t0 = time.time()
+    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
+    warm = time.time() - t0
+    rc = recap(res.stdout)
+    changed = {h: v["changed"] for h, v in rc.items() if v["changed"]}
+    assert not changed, "not idempotent: %s\n%s" % (changed, res.stdout[-6000:])
+    print("%s: cold site run %.1f s, warm %.1f s (%s)" % (os.path.basename(config), cold, warm, connection))
+    return cold, warm, summary.stdout
+
+
+# ------------------------------------------------------------------------------------ IPv6-only
+@pytest.fixture(scope="module")
+def v6only():
+    e2e_lab("down", **SSH)
+    t0 = time.time()
+    e2e_lab("up", timeout=1200, **SSH)
+    print("IPv6-only lab up (over SSH): %.1f s" % (time.time() - t0))
+    yield load(V6ONLY)
+    e2e_lab("down", check=False, **SSH)
+
+
+def hosts(plan):
+    return plan["groups"]["gateways"] + plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"]
+
+
+def test_v6only_hosts_have_only_ipv6_and_are_reached_over_ssh_with_sudo(v6only):
+    plain = e2e_sh([str(VENV_BIN / "ansible"), "all", "-m", "ansible.builtin.command", "-a", "id -un", "-vvv"], **SSH)
+    become = e2e_sh([str(VENV_BIN / "ansible"), "all", "-b", "-m", "ansible.builtin.command", "-a", "id -un"], **SSH)
+    for name in hosts(v6only):
+        assert re.search(r"^%s \| CHANGED \| rc=0 >>\ndsk$" % re.escape(name), plain.stdout, re.M), plain.stdout[-3000:]
+        assert re.search(r"^%s \| CHANGED \| rc=0 >>\nroot$" % re.escape(name), become.stdout, re.M), become.stdout
+        address = v6only["hosts"][name]["primary_ip"]
+        assert ":" in address
+        assert re.search(r"^<%s> SSH: EXEC ssh .*-o StrictHostKeyChecking=yes" % re.escape(address), plain.stdout, re.M)
+    assert "StrictHostKeyChecking=no" not in plain.stdout
+    known = (lab_state(V6ONLY) / "ssh_known_hosts").read_text().splitlines()
+    assert len(known) == len(v6only["lab"]["containers"])
+    assert oct((lab_state(V6ONLY) / "ssh_known_hosts").stat().st_mode & 0o777) == "0o600"
+    # the nodes' network has no IPv4 at all; the client is IPv6-only, the outside host IPv4-only
+    containers = v6only["lab"]["containers"]
+    for name in v6only["groups"]["k8s_control_plane"] + v6only["groups"]["k8s_workers"] + [v6only["lab"]["wireguard_client"]]:
+        out = pexec(containers[name], "ip", "-4", "-o", "addr", "show", "scope", "global").stdout
+        assert out.strip() == "", "%s has IPv4: %s" % (name, out)
+    out = pexec(containers["web"], "ip", "-6", "-o", "addr", "show", "scope", "global").stdout
+    assert out.strip() == "", "the outside host has IPv6: %s" % out
+
+
+def test_v6only_cold_and_warm_site_runs_over_ssh(v6only):
+    dummy, dummy, summary = cold_and_warm(V6ONLY, connection="ssh")
+    # the summary's IPv6-only lines: NAT64 by name from a node, the routable pod from the client
+    assert re.search(r"web\.outside\.test -> fd64:64::[0-9a-f:]+, HTTP GET by name: 200", summary), summary
+    assert re.search(r"pod +2001:db8:185::\S+ +OK .*no NAT", summary), summary
+
+
+def test_v6only_gateways_import_only_pod_blocks(v6only):
+    """The VIP holder installed one route per node's block, inside the pod subnet, learnt by BGP."""
+    holder = vip_holder(v6only)
+    routes = pexec(v6only["lab"]["containers"][holder], "ip", "-6", "route", "show", "proto", "bird").stdout
+    blocks = {v["block"] for v in v6only["lab"]["pod_standins"].values()}
+    learnt = {line.split()[0] for line in routes.splitlines() if line.strip()}
+    assert learnt == blocks, routes
+
+
+def test_v6only_nat64_comes_back_after_a_gateway_failover(v6only):
+    """SIGKILL keepalived on the VIP holder while an IPv6-only node fetches http://web.outside.test/ by
+    name every 0.1 s: the time until it answers 200 again (goal: 3 s). Bounded: 300 tries, 1 s each."""
+    lab = v6only["lab"]["containers"]
+    node = lab[v6only["groups"]["k8s_workers"][0]]
+    holder = vip_holder(v6only)
+    assert holder
+    loop = ("i=0; while [ $i -lt 300 ]; do "
+            "if curl -s -o /dev/null --max-time 1 -w '%{http_code}' http://web.outside.test/ | grep -q 200; "
+            "then echo ok $(date +%s.%N); else echo fail $(date +%s.%N); fi; sleep 0.1; i=$((i+1)); done")
+    proc = subprocess.Popen(["podman", "exec", node, "sh", "-c", loop], env=lab_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(2.0)
+        t_kill = time.time()
+        pexec(lab[holder], "systemctl", "kill", "--signal=SIGKILL", "keepalived")
+        time.sleep(8.0)
+    finally:
+        proc.kill()
+        out = proc.communicate()[0]
+    samples = [(line.split()[0], float(line.split()[1])) for line in out.splitlines() if len(line.split()) == 2]
+    before = [s for s in samples if s[1] < t_kill]
+    assert before and before[-1][0] == "ok", "NAT64 did not work before the failover: %s" % before[-5:]
+    after = [s for s in samples if s[1] >= t_kill]
+    fails = [t for state, t in after if state == "fail"]
+    back = next((t for state, t in after if state == "ok" and (not fails or t > fails[-1])), None)
+    assert after and after[-1][0] == "ok", "NAT64 did not come back: %s" % after[-10:]
+    outage = (back - t_kill) if fails else 0.0
+    print("NAT64 by name after failover: back after %.2f s (%d failed GETs)" % (outage, len(fails)))
+    assert outage < 10
+    other = vip_holder(v6only)
+    assert other and other != holder
+    pexec(lab[holder], "systemctl", "start", "keepalived")
+    wait_for(lambda: vip_holder(v6only) == holder, timeout=30, interval=0.5)
+
+
+def test_v6only_changed_host_key_is_refused(v6only):
+    """The host keys are checked: a known_hosts entry that does not match makes the host unreachable."""
+    path = lab_state(V6ONLY) / "ssh_known_hosts"
+    good = path.read_text()
+    first = hosts(v6only)[0]
+    address = v6only["hosts"][first]["primary_ip"]
+    other = [line for line in good.splitlines() if not line.startswith(address + " ")][0].split(" ", 1)[1]
+    path.write_text("".join(("%s %s\n" % (address, other)) if line.startswith(address + " ") else line + "\n"
+                            for line in good.splitlines()))
+    args = ("-o ControlPath=none -o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null "
+            "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes" % path)
+    try:
+        res = e2e_sh([str(VENV_BIN / "ansible"), first, "-m", "ansible.builtin.ping",
+                      "-e", "ansible_ssh_common_args='%s'" % args], check=False, **SSH)
+    finally:
+        path.write_text(good)
+    assert res.returncode != 0
+    assert "UNREACHABLE" in res.stdout and "Host key verification failed" in res.stdout + res.stderr, res.stdout
+
+
+# --------------------------------------------------------------------------------- IPv6-primary
+@pytest.fixture(scope="module")
+def v6primary(v6only):
+    """After the IPv6-only lab is down (one lab at a time on this small machine)."""
+    del v6only
+    e2e_lab("down", **SSH)
+    e2e_lab("down", config=V6PRIMARY)
+    t0 = time.time()
+    e2e_lab("up", config=V6PRIMARY, timeout=1200)
+    print("IPv6-primary lab up: %.1f s" % (time.time() - t0))
+    yield load(V6PRIMARY)
+    e2e_lab("down", config=V6PRIMARY, check=False)
+
+
+def test_v6primary_cold_and_warm_site_runs(v6primary):
+    dummy, dummy, summary = cold_and_warm(V6PRIMARY)
+    # IPv6 first everywhere: the client's endpoint, node-ip, the API endpoint
+    conf = pexec(v6primary["lab"]["containers"]["heidi"], "cat", "/etc/wireguard/wg0.conf").stdout
+    assert "Endpoint = [fd54:192::fe]:7777" in conf, conf
+    kubeadm = pexec(v6primary["lab"]["containers"]["master1"], "cat", "/etc/kubernetes/kubeadm-config.yaml").stdout
+    assert re.search(r"node-ip\W+value: fd54:194::14,172\.30\.194\.20", kubeadm) or \
+        "fd54:194::14,172.30.194.20" in kubeadm, kubeadm
