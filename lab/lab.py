@@ -293,7 +293,9 @@ def ensure_networks(p):
                                % (name, have, cidrs))
             continue
         args = ["network", "create", "--internal", "--label", "%s=%s" % (LABEL, p["cluster"]["name"])]
-        if any(":" in c for c in cidrs):
+        # --ipv6 only next to an IPv4 subnet: with it, podman 4 adds an IPv4 subnet of its own to an
+        # IPv6-only network (and gives every container an IPv4 address the mode does not have)
+        if any(":" in c for c in cidrs) and any(":" not in c for c in cidrs):
             args.append("--ipv6")
         for c in cidrs:
             args += ["--subnet", c]
@@ -343,6 +345,24 @@ def ensure_containers(p, image, addresses):
         say("container %s (%s)" % (spec["name"], "; ".join("%s %s" % (n, " ".join(i)) for n, i in spec["networks"])))
     for name in started:
         wait_systemd(name)
+    strip_other_families(p, addresses)
+
+
+def strip_other_families(p, addresses):
+    """Only the planned families on each container's interface: podman gives a container an address of
+    every subnet of a dual-stack network, also of a family the host must not have (the IPv6-only client
+    or the IPv4-only outside host on the dual-stack external network)."""
+    for spec in container_specs(p, addresses):
+        for index, (dummy, ips) in enumerate(spec["networks"]):
+            for version, flag in ((4, "-4"), (6, "-6")):
+                if any(ipaddress.ip_address(ip).version == version for ip in ips):
+                    continue
+                dev = "eth%d" % index
+                have = podman("exec", spec["name"], "ip", "-o", flag, "addr", "show", "dev", dev, "scope", "global",
+                              check=False).stdout.strip()
+                if have:
+                    podman("exec", spec["name"], "ip", flag, "addr", "flush", "dev", dev, "scope", "global")
+                    say("%s: no IPv%d on %s (the host has none)" % (spec["name"], version, dev))
 
 
 def wait_systemd(name, timeout=60):

@@ -339,6 +339,12 @@ class Calico(_Model):
         "Auto", description="BGPPeer nextHopMode towards the gateway VIPs (seed 002 keeps the original next hop: Keep).")
 
 
+class Dns64Zone(_Model):
+    name: DnsName = Field(..., description="Zone name, e.g. corp.example.")
+    servers: List[AnyAddr] = Field(..., min_length=1, max_length=8,
+                                   description="Authoritative servers of the zone (unbound stub-zone stub-addr).")
+
+
 class Nat64(_Model):
     enabled: bool = Field(
         False, description="NAT64 (tayga) and DNS64 (unbound) on the gateways, so an IPv6-only cluster reaches "
@@ -358,6 +364,10 @@ class Nat64(_Model):
     dns64_dnssec: bool = Field(
         True, description="DNSSEC validation in DNS64 (unbound's validator with the root trust anchor). Turn it off "
                           "only where the upstreams serve unsigned zones that are not delegated from the root.")
+    dns64_zones: List[Dns64Zone] = Field(
+        [], description="Zones DNS64 asks their own authoritative servers for ([[nat64.dns64_zones]] tables with name "
+                        "and servers; unbound stub zones), e.g. internal zones the upstreams do not know. Answers "
+                        "from them are synthesized too.")
     dns64_upstreams: List[AnyAddr] = Field(
         [], description="Resolvers DNS64 forwards to (forward-zone \".\"); empty: full recursion from the root "
                         "servers. At most 8.")

@@ -326,6 +326,7 @@ def build_plan(cfg):
             "dns64_address": vips["ipv6"] if n.dns64 else None,
             "dns64_upstreams": list(n.dns64_upstreams),
             "dns64_dnssec": n.dns64_dnssec,
+            "dns64_zones": [{"name": z.name, "servers": list(z.servers)} for z in n.dns64_zones],
         }
 
     lab = None

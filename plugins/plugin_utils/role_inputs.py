@@ -199,6 +199,7 @@ def nat64_inputs(plan, name):
         "nat64_dns64_access": [a for a in access if a],
         "nat64_dns64_upstreams": list(n["dns64_upstreams"]),
         "nat64_dns64_dnssec": n["dns64_dnssec"],
+        "nat64_dns64_stub_zones": [{"name": z["name"], "addresses": list(z["servers"])} for z in n["dns64_zones"]],
     }
 
 

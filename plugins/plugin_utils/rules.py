@@ -757,15 +757,22 @@ class _Checker(object):
                     self.err(key, "%s overlaps %s = %s" % (net.cidr, okey, value))
         if len(n.dns64_upstreams) > NAT64_MAX_UPSTREAMS:
             self.err("nat64.dns64_upstreams", "%d resolvers: at most %d" % (len(n.dns64_upstreams), NAT64_MAX_UPSTREAMS))
-        for i, server in enumerate(n.dns64_upstreams):
+        servers = [("nat64.dns64_upstreams[%d]" % i, v) for i, v in enumerate(n.dns64_upstreams)]
+        names = {}
+        for i, zone in enumerate(n.dns64_zones):
+            if zone.name in names:
+                self.err("nat64.dns64_zones[%d].name" % i, "%s is listed twice (nat64.dns64_zones[%d])"
+                         % (zone.name, names[zone.name]))
+            names.setdefault(zone.name, i)
+            servers += [("nat64.dns64_zones[%d].servers[%d]" % (i, j), v) for j, v in enumerate(zone.servers)]
+        for key, server in servers:
             addr = netaddr.IPNetwork(server)
             hit = special_block(addr)
             if hit:
-                self.err("nat64.dns64_upstreams[%d]" % i, "%s is %s: not a resolver the gateways can forward to"
-                         % (server, hit[1]))
+                self.err(key, "%s is %s: not a server the gateways can ask" % (server, hit[1]))
             elif addr.version == 6 and addr.ip in prefix:
-                self.err("nat64.dns64_upstreams[%d]" % i, "%s is inside nat64.prefix %s: DNS64 would reach its "
-                         "upstream through itself" % (server, prefix.cidr))
+                self.err(key, "%s is inside nat64.prefix %s: DNS64 would reach its server through itself"
+                         % (server, prefix.cidr))
 
     def _own_networks(self, version):
         """(key, cidr) of every network the cluster routes itself, of one IP version, any family listed."""

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None
 
 # One scenario per role; every gateway role together (scenario "gateways") runs in
 # test_failover.py, which also kills the VIP holder.
-SCENARIOS = ["sysctl", "wireguard", "keepalived", "haproxy", "bird", "kubernetes"]
+SCENARIOS = ["sysctl", "wireguard", "keepalived", "haproxy", "bird", "nat64", "kubernetes"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

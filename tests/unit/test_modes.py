@@ -67,6 +67,11 @@ BAD = [
      "nat64.dns64_upstreams[0]", "loopback"),
     ("nat64-upstream-inside-prefix", V6_ONLY + [("nat64", {"enabled": True, "dns64_upstreams": ["fd64:64::8.8.8.8"]})],
      "nat64.dns64_upstreams[0]", "through itself"),
+    ("nat64-zone-twice", V6_ONLY + [("nat64", {"enabled": True, "dns64_zones": [
+        {"name": "corp.example", "servers": ["192.0.2.53"]}, {"name": "corp.example", "servers": ["192.0.2.54"]}]})],
+     "nat64.dns64_zones[1].name", "twice"),
+    ("nat64-zone-server-loopback", V6_ONLY + [("nat64", {"enabled": True, "dns64_zones": [
+        {"name": "corp.example", "servers": ["127.0.0.53"]}]})], "nat64.dns64_zones[0].servers[0]", "loopback"),
     ("nat64-unknown-key", V6_ONLY + [("nat64", {"enabled": True, "pool": "100.64.0.0/24"})], "nat64.pool", ""),
     ("pods-global-with-nat", V6_ONLY + [("calico.pod_address_scope", "global"),
                                          ("kubernetes.pod_subnet_v6", "2001:db8:32::/64")],
@@ -92,7 +97,7 @@ def test_nat64_plan_and_gateway_inputs():
     n = plan["nat64"]
     assert n == {"prefix": "fd64:64::/96", "ipv4_pool": "100.64.64.0/24", "tayga_ipv4": "100.64.64.1", "dns64": True,
                  "dns64_address": plan["vips"]["ipv6"], "dns64_upstreams": ["192.0.2.53"],
-                 "dns64_dnssec": True}
+                 "dns64_dnssec": True, "dns64_zones": []}
     gw = R.host_inputs(plan, "gw1")
     assert gw["nat64_prefix"] == "fd64:64::/96" and gw["nat64_dynamic_pool"] == "100.64.64.0/24"
     assert gw["nat64_tayga_ipv4"] == "100.64.64.1" and gw["nat64_interface"] == "nat64"
@@ -101,6 +106,7 @@ def test_nat64_plan_and_gateway_inputs():
     assert set(gw["nat64_dns64_access"]) == {plan["network"]["ipv6"]["cidr"], "2001:db8:32::/64",
                                             plan["wireguard"]["ipv6"]["cidr"]}
     # bird announces the prefix from tayga's device route; keepalived gives up the VIPs without tayga/unbound
+    assert gw["nat64_dns64_upstreams"] == ["192.0.2.53"] and gw["nat64_dns64_stub_zones"] == []
     assert gw["bird_static_routes"]["ipv6"] == [{"prefix": "fd64:64::/96", "dev": "nat64"}]
     assert "fd64:64::/96" in gw["bird_export_extra"]["ipv6"]
     assert {"dualstack-nat64.service", "unbound.service"} <= set(gw["keepalived_track_services"])
@@ -173,5 +179,5 @@ def test_every_mode_example_is_lab_ready(name):
     if name == "ipv6-only":
         assert plan["nat64"] and lab["outside"]["fqdn"] == "web.outside.test"
         assert lab["external_hosts"]["web"] == {"ipv4": lab["outside"]["ipv4"]}
-        assert plan["nat64"]["dns64_upstreams"] == [lab["outside"]["ipv4"]]
+        assert plan["nat64"]["dns64_zones"] == [{"name": "outside.test", "servers": [lab["outside"]["ipv4"]]}]
         assert len(lab["pod_standins"]) == len(plan["groups"]["k8s_control_plane"] + plan["groups"]["k8s_workers"])

@@ -104,6 +104,24 @@ def test_v6only_cold_and_warm_site_runs_over_ssh(v6only):
     assert re.search(r"pod +2001:db8:185::\S+ +OK .*no NAT", summary), summary
 
 
+NAT64_FILES = ["/etc/tayga/dualstack-nat64.conf", "/etc/unbound/unbound.conf", "/etc/dualstack-k8s/nat64-masquerade.nft",
+               "/etc/systemd/system/dualstack-nat64.service", "/etc/bird/bird.conf"]
+
+
+def test_v6only_render_writes_what_the_site_run_wrote(v6only, tmp_path):
+    """playbooks/render.yml (no host touched) gives the NAT64/DNS64 and resolver files byte for byte."""
+    out = tmp_path / "review"
+    e2e_playbook("playbooks/render.yml", "-e", "render_dir=%s" % out, timeout=600, **SSH)
+    lab = v6only["lab"]["containers"]
+    for gw in v6only["groups"]["gateways"]:
+        for path in NAT64_FILES:
+            assert (out / gw / path.lstrip("/")).read_text() == pexec(lab[gw], "cat", path).stdout, (gw, path)
+    for node in v6only["groups"]["k8s_control_plane"] + v6only["groups"]["k8s_workers"]:
+        live = pexec(lab[node], "cat", "/etc/resolv.conf").stdout
+        assert (out / node / "etc/resolv.conf").read_text() == live
+        assert "nameserver %s" % v6only["vips"]["ipv6"] in live
+
+
 def test_v6only_gateways_import_only_pod_blocks(v6only):
     """The VIP holder installed one route per node's block, inside the pod subnet, learnt by BGP."""
     holder = vip_holder(v6only)
