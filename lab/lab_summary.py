@@ -92,8 +92,8 @@ def summary(plan, run):
         lines.append("VIP %-5s %-18s held by: %s" % (LABEL[f], plan["vips"][f], ", ".join(who) or "NOBODY"))
         master = master or (who[0] if len(who) == 1 else None)
     ok = all(len(holders[f]) == 1 for f in fams) and len({holders[f][0] for f in fams if holders[f]}) == 1
-    lines.append("VIPs on exactly one gateway%s: %s" % (", both families together" if len(fams) == 2 else "",
-                                                       "yes" if ok else "NO"))
+    together = ", both families together" if len(fams) == 2 else ""
+    lines.append("VIPs on exactly one gateway%s: %s" % (together, "yes" if ok else "NO"))
     if master:
         sessions = bgp_sessions(plan, run, master)
         lines.append("")

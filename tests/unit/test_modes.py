@@ -74,7 +74,7 @@ BAD = [
         {"name": "corp.example", "servers": ["127.0.0.53"]}]})], "nat64.dns64_zones[0].servers[0]", "loopback"),
     ("nat64-unknown-key", V6_ONLY + [("nat64", {"enabled": True, "pool": "100.64.0.0/24"})], "nat64.pool", ""),
     ("pods-global-with-nat", V6_ONLY + [("calico.pod_address_scope", "global"),
-                                         ("kubernetes.pod_subnet_v6", "2001:db8:32::/64")],
+                                        ("kubernetes.pod_subnet_v6", "2001:db8:32::/64")],
      "calico.nat_outgoing_v6", "false"),
     ("pods-global-ula", V6_ONLY + [("calico.pod_address_scope", "global"), ("calico.nat_outgoing_v6", False)],
      "kubernetes.pod_subnet_v6", "ULA"),
@@ -104,7 +104,7 @@ def test_nat64_plan_and_gateway_inputs():
     # DNS64 on the VIP (freebind) and the gateway's own address; the cluster's networks may ask
     assert gw["nat64_dns64_listen"] == [plan["vips"]["ipv6"], plan["hosts"]["gw1"]["ipv6"]]
     assert set(gw["nat64_dns64_access"]) == {plan["network"]["ipv6"]["cidr"], "2001:db8:32::/64",
-                                            plan["wireguard"]["ipv6"]["cidr"]}
+                                             plan["wireguard"]["ipv6"]["cidr"]}
     # bird announces the prefix from tayga's device route; keepalived gives up the VIPs without tayga/unbound
     assert gw["nat64_dns64_upstreams"] == ["192.0.2.53"] and gw["nat64_dns64_stub_zones"] == []
     assert gw["bird_static_routes"]["ipv6"] == [{"prefix": "fd64:64::/96", "dev": "nat64"}]
