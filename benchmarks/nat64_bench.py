@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """NAT64 path benchmark: latency and requests/s of HTTP GETs through tayga (issue 16, Measure).
 
 Runs ON an IPv6-only host (the Molecule scenario nat64 copies it to its client; the embedded lab
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter()
-    for _ in range(count):
+    for dummy in range(count):
         if time.perf_counter() - start > budget:
             break
         t = time.perf_counter()

@@ -97,9 +97,9 @@ options:
     default: []
   resolv_conf:
     description:
-      - KubeletConfiguration C(resolvConf) (init; cluster-wide through the C(kubelet-config) ConfigMap): the
-        resolv.conf the kubelet gives pods with dnsPolicy Default, which CoreDNS forwards to. Unset, kubeadm
-        and the kubelet choose (C(/etc/resolv.conf), or systemd-resolved's file).
+      - KubeletConfiguration C(resolvConf) (init only; cluster-wide through the C(kubelet-config) ConfigMap) -
+        the resolv.conf the kubelet gives pods with dnsPolicy Default, which CoreDNS forwards to.
+      - Unset, kubeadm and the kubelet choose (C(/etc/resolv.conf), or systemd-resolved's file).
     type: path
   dest:
     description: Path of the configuration file.
