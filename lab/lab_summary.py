@@ -80,6 +80,33 @@ def nat64_path(plan, run):
         fqdn, addr, status, out.split()[1] if len(out.split()) > 1 else "-")
 
 
+def ingress_paths(plan, run):
+    """Each ingress frontend from a client of each public VIP's family: the IPv6-only ingress client
+    (lab.ingress_client) and the WireGuard client's external address; the backend stand-in
+    (lab/standins/proxy_echo.py) answers the client address it read from the PROXY v2 header, which must
+    be the client's own. [(ok, text)]."""
+    lab = plan["lab"]
+    clients = {}
+    if lab.get("ingress_client"):
+        clients["ipv6"] = (lab["ingress_client"]["name"], lab["ingress_client"]["ipv6"])
+    wg = lab.get("wireguard_client")
+    if wg and lab["external_hosts"].get(wg, {}).get("ipv4"):
+        clients["ipv4"] = (wg, lab["external_hosts"][wg]["ipv4"])
+    out = []
+    for fe in (plan.get("ingress") or {}).get("frontends", []):
+        for address in fe["addresses"]:
+            family = "ipv6" if ":" in address else "ipv4"
+            if family not in clients:
+                continue
+            name, own = clients[family]
+            url = "http://%s:%d/source" % ("[%s]" % address if family == "ipv6" else address, fe["port"])
+            code, got = run(lab["containers"][name], "curl", "-sS", "-g", "--max-time", "5", url, timeout=20)
+            got = got.strip() if code == 0 else "no answer"
+            out.append((got == own, "%-6s %s from %s (%s): the backend read %s" % (
+                fe["name"], url, name, own, got)))
+    return out
+
+
 def summary(plan, run):
     lines = ["", "=" * 78, "dualstack.k8s lab summary", "=" * 78]
     lines += plan_table(plan)
@@ -129,6 +156,13 @@ def summary(plan, run):
         lines.append("")
         lines.append("IPv4-only %s from an IPv6 node through DNS64 + NAT64 on the gateways:" % plan["lab"]["outside"]["fqdn"])
         lines.append("  %s %s" % ("OK    " if good else "FAILED", text))
+    ingress = ingress_paths(plan, run) if (plan.get("ingress") or {}).get("frontends") else []
+    if ingress:
+        lines.append("")
+        lines.append("Ingress on the public VIPs through HAProxy, client address by PROXY protocol v2:")
+        for good, text in ingress:
+            all_ok = all_ok and good
+            lines.append("  %s %s" % ("OK    " if good else "FAILED", text))
     lines.append("")
     lines.append("Kubernetes configs written:")
     first_cp = plan["kubernetes"]["first_control_plane"]

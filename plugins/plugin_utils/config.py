@@ -373,6 +373,34 @@ class Nat64(_Model):
                         "servers. At most 8.")
 
 
+class IngressFrontend(_Model):
+    name: HostName = Field(..., description="Frontend name (one DNS label; HAProxy's frontend and backend ingress_<name>).")
+    port: Port = Field(..., description="Public TCP port, bound on every public VIP (gateways.public_vip_v4 and "
+                                        "public_vip_v6): IPv4 and IPv6 clients reach the cluster, whatever its families.")
+    backend_port: Port = Field(
+        ..., description="Port on the nodes the traffic goes to: a NodePort of the ingress controller's Service, "
+                         "inside ingress.node_port_range.")
+    backends: Literal["workers", "control_plane", "nodes"] = Field(
+        "workers", description='Which nodes are backends, at their primary-family address: "workers", '
+                               '"control_plane" or "nodes" (both).')
+    send_proxy_v2: bool = Field(
+        True, description="Send a PROXY protocol v2 header to the backends (and with the health checks), so the "
+                          "client's own address, IPv6 included, reaches them. The ingress controller must expect "
+                          "it (e.g. ingress-nginx use-proxy-protocol).")
+    health_check: bool = Field(
+        True, description="TCP health checks of every backend (HAProxy `check`): a node whose NodePort does not "
+                          "answer is taken out.")
+
+
+class Ingress(_Model):
+    frontends: List[IngressFrontend] = Field(
+        [], description="[[ingress.frontends]] tables: TCP frontends of HAProxy on the gateways' public VIPs of "
+                        "both families, to a NodePort of the nodes (dual-stack ingress for a single-stack cluster).")
+    node_port_range: List[Port] = Field(
+        [30000, 32767], description="The cluster's NodePort range [first, last] (kube-apiserver "
+                                    "--service-node-port-range): every backend_port must be inside it.")
+
+
 class Lab(_Model):
     external_cidr_v4: Optional[IPv4Cidr] = Field(None, description="Lab only: external network of the gateways and the WireGuard client (IPv4).")
     external_cidr_v6: Optional[IPv6Cidr] = Field(None, description="Lab only: external network (IPv6).")
@@ -381,6 +409,9 @@ class Lab(_Model):
         None, description="Lab only: an IPv4-only host on the external network (IPv4 address: external_cidr_v4 "
                           "start + 200) serving HTTP and an authoritative DNS zone for its own name (NAT64/DNS64).")
     outside_zone: DnsName = Field("outside.test", description="Lab only: the outside host's DNS zone.")
+    ingress_client: Optional[HostName] = Field(
+        None, description="Lab only: an IPv6-only host on the external network (IPv6 address: external_cidr_v6 "
+                          "start + 150), the client of the ingress frontends.")
 
 
 class Config(_Model):
@@ -392,6 +423,7 @@ class Config(_Model):
     kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="kubeadm settings.")
     calico: Calico = Field(default_factory=Calico, description="Calico IPAM, pools and BGP.")
     nat64: Nat64 = Field(default_factory=Nat64, description="NAT64/DNS64 on the gateways (IPv6-only clusters).")
+    ingress: Ingress = Field(default_factory=Ingress, description="Ingress frontends of HAProxy on the public VIPs.")
     lab: Optional[Lab] = Field(None, description="The embedded lab only.")
 
     # filled by load_config, not part of the schema

@@ -329,6 +329,8 @@ def build_plan(cfg):
             "dns64_zones": [{"name": z.name, "servers": list(z.servers)} for z in n.dns64_zones],
         }
 
+    ingress = _ingress_plan(cfg, groups)
+
     lab = None
     if cfg.lab is not None:
         lab = _lab_plan(cfg, hosts, groups, base_dir)
@@ -355,12 +357,43 @@ def build_plan(cfg):
         "kubernetes": kubernetes,
         "calico": calico,
         "nat64": nat64,
+        "ingress": ingress,
         "openstack": openstack,
         "lab": lab,
     }
 
 
+INGRESS_BACKEND_GROUPS = {"workers": ("k8s_workers",), "control_plane": ("k8s_control_plane",),
+                          "nodes": ("k8s_control_plane", "k8s_workers")}
+
+
+def ingress_addresses(cfg):
+    """The public VIPs an ingress frontend binds: the cluster's families first (primary first), then the other."""
+    fams = list(cfg.cluster.ip_families)
+    order = fams + [f for f in FAMILIES if f not in fams]
+    return [v for v in (per_family(cfg.gateways, "public_vip", f) for f in order) if v]
+
+
+def _ingress_plan(cfg, groups):
+    """Ingress frontends: HAProxy on every public VIP, to a NodePort of the chosen nodes."""
+    addresses = ingress_addresses(cfg)
+    return {
+        "node_port_range": list(cfg.ingress.node_port_range),
+        "frontends": [{
+            "name": fe.name,
+            "port": fe.port,
+            "addresses": list(addresses),
+            "backend_port": fe.backend_port,
+            "backend_group": fe.backends,
+            "backends": [n for g in INGRESS_BACKEND_GROUPS[fe.backends] for n in groups[g]],
+            "send_proxy_v2": fe.send_proxy_v2,
+            "health_check": fe.health_check,
+        } for fe in cfg.ingress.frontends],
+    }
+
+
 LAB_EXTERNAL_CLIENT_OFFSET = 100
+LAB_INGRESS_CLIENT_OFFSET = 150
 LAB_OUTSIDE_OFFSET = 200
 
 
@@ -372,15 +405,19 @@ def _lab_plan(cfg, hosts, groups, base_dir):
     client = cfg.lab.wireguard_client
     external_hosts = {}
     outside = cfg.lab.outside_host
+    ingress_client = cfg.lab.ingress_client
     fams = list(cfg.cluster.ip_families)
     names = list(groups["gateways"]) + ([client] if client else []) + ([outside] if outside else [])
+    names += [ingress_client] if ingress_client else []
     for i, name in enumerate(names):
         # gateways: every external family (an IPv6-only cluster's gateways still reach IPv4 for NAT64);
-        # the client: the cluster's families only; the outside host: IPv4 only
+        # the client: the cluster's families only; the outside host: IPv4 only; the ingress client: IPv6 only
         if name == client:
             offset, host_fams = LAB_EXTERNAL_CLIENT_OFFSET, fams
         elif name == outside:
             offset, host_fams = LAB_OUTSIDE_OFFSET, ["ipv4"]
+        elif name == ingress_client:
+            offset, host_fams = LAB_INGRESS_CLIENT_OFFSET, ["ipv6"]
         else:
             offset, host_fams = cfg.network.gateway_offset + i, FAMILIES
         external_hosts[name] = {}
@@ -402,8 +439,11 @@ def _lab_plan(cfg, hosts, groups, base_dir):
         "wireguard_client": client,
         "outside": ({"name": outside, "zone": cfg.lab.outside_zone, "fqdn": "%s.%s" % (outside, cfg.lab.outside_zone),
                      "ipv4": external_hosts[outside].get("ipv4")} if outside else None),
+        "ingress_client": ({"name": ingress_client, "ipv6": external_hosts[ingress_client].get("ipv6")}
+                           if ingress_client else None),
         "pod_standins": _pod_standins(cfg, hosts, groups),
-        "containers": dict((name, prefix + name) for name in list(hosts) + [x for x in (client, outside) if x]),
+        "containers": dict((name, prefix + name) for name in list(hosts) + [x for x in (client, outside, ingress_client)
+                                                                            if x]),
         "networks": {"nodes": prefix + "nodes", "external": prefix + "external"},
     }
 

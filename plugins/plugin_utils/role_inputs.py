@@ -57,7 +57,7 @@ def _accept_ra(plan, host):
 # --------------------------------------------------------------------------------------- sysctl
 def sysctl_inputs(plan, name):
     host = _host(plan, name)
-    return {
+    out = {
         "sysctl_families": list(_fams(plan)),
         "sysctl_forwarding": _forwards(host),
         "sysctl_nonlocal_bind": host["role"] == "gateway",
@@ -65,6 +65,12 @@ def sysctl_inputs(plan, name):
         # the interface holding this address gets accept_ra = 2 (found from facts on the host)
         "sysctl_accept_ra_address": host.get("ipv6") or "",
     }
+    # HAProxy's ingress frontends bind the public VIP of a family the cluster does not have (IPv6 ingress
+    # of an IPv4-only cluster): non-local bind of that family too, nothing else of it
+    extra = {"net.%s.ip_nonlocal_bind" % f: "1" for f in _ingress_families(plan) if f not in _fams(plan)}
+    if extra and host["role"] == "gateway":
+        out["sysctl_extra"] = extra
+    return out
 
 
 # ------------------------------------------------------------------------------------ wireguard
@@ -132,7 +138,29 @@ def haproxy_inputs(plan, name):
         "haproxy_backends": [{"name": n, "address": _host(plan, n).get(primary) or _host(plan, n)["primary_ip"]}
                              for n in plan["groups"]["k8s_control_plane"]],
         "haproxy_backend_port": api_port,
+        "haproxy_ingress_frontends": haproxy_ingress_frontends(plan),
     }
+
+
+def _ingress_families(plan):
+    """Families of the addresses the ingress frontends bind."""
+    addrs = {a for fe in (plan.get("ingress") or {}).get("frontends", []) for a in fe["addresses"]}
+    return [f for f in ("ipv4", "ipv6") if any((":" in a) == (f == "ipv6") for a in addrs)]
+
+
+def haproxy_ingress_frontends(plan):
+    """Ingress frontends: the public VIPs of both families, to the backend nodes' primary-family address."""
+    primary = plan["cluster"]["primary_family"]
+    return [{
+        "name": fe["name"],
+        "port": fe["port"],
+        "addresses": list(fe["addresses"]),
+        "backends": [{"name": n, "address": _host(plan, n).get(primary) or _host(plan, n)["primary_ip"]}
+                     for n in fe["backends"]],
+        "backend_port": fe["backend_port"],
+        "send_proxy_v2": fe["send_proxy_v2"],
+        "check": fe["health_check"],
+    } for fe in (plan.get("ingress") or {}).get("frontends", [])]
 
 
 # ----------------------------------------------------------------------------------------- bird
@@ -153,8 +181,8 @@ def bird_inputs(plan, name):
         "bird_export_prefixes": {f: ([wg[f]["cidr"]] if wg.get(f) else []) for f in ("ipv4", "ipv6")},
         # the NAT64 prefix: announced while tayga's route into its tun device exists (a static route via
         # the device is unreachable without it, so a gateway without NAT64 announces none)
-        "bird_export_extra": {f: list(wg["export_extra"].get(f, [])) + ([nat64["prefix"]] if nat64 and f == "ipv6"
-                                                                          else []) for f in ("ipv4", "ipv6")},
+        "bird_export_extra": {f: list(wg["export_extra"].get(f, []))
+                              + ([nat64["prefix"]] if nat64 and f == "ipv6" else []) for f in ("ipv4", "ipv6")},
         "bird_static_routes": {"ipv4": [], "ipv6": ([{"prefix": nat64["prefix"], "dev": NAT64_INTERFACE}]
                                                     if nat64 else [])},
         # routable (global) IPv6 pod addresses: the nodes' IPAM blocks inside the pod subnet, nothing else
@@ -346,6 +374,8 @@ def openstack_network_inputs(plan):
             rules["gateways"].append(rule(f, "WireGuard endpoint sync between gateways", "udp",
                                           wg["endpoint_sync_port"], remote_group=sg["gateways"]))
         rules["gateways"].append(rule(f, "Kubernetes API on the VIPs", "tcp", k8s["api_port"]))
+        for fe in (plan.get("ingress") or {}).get("frontends", []):
+            rules["gateways"].append(rule(f, "Ingress %s on the public VIPs" % fe["name"], "tcp", fe["port"]))
         rules["nodes"] += [rule(f, "BGP from gateways", "tcp", 179, remote_group=sg["gateways"]),
                            rule(f, "Kubernetes API from the gateways (HAProxy)", "tcp", k8s["api_port"],
                                 remote_group=sg["gateways"]),

@@ -618,9 +618,13 @@ class _Checker(object):
             return
         if cfg.lab.outside_host and not cfg.lab.external_cidr_v4:
             self.err("lab.external_cidr_v4", "required: lab.outside_host is an IPv4-only host on the external network")
+        if cfg.lab.ingress_client and not cfg.lab.external_cidr_v6:
+            self.err("lab.external_cidr_v6", "required: lab.ingress_client is an IPv6-only host on the external network")
         names = {spec.name for spec in P.host_specs(cfg)} | {cfg.lab.wireguard_client}
         if cfg.lab.outside_host in names:
             self.err("lab.outside_host", "%s is already a host of the lab" % cfg.lab.outside_host)
+        if cfg.lab.ingress_client and cfg.lab.ingress_client in names | {cfg.lab.outside_host}:
+            self.err("lab.ingress_client", "%s is already a host of the lab" % cfg.lab.ingress_client)
         gateways = [spec for spec in P.host_specs(cfg) if spec.role == "gateway"]
         for f in FAMILIES:
             s = SUFFIX[f]
@@ -637,6 +641,8 @@ class _Checker(object):
                 offsets.append((cfg.lab.wireguard_client, P.LAB_EXTERNAL_CLIENT_OFFSET))
             if cfg.lab.outside_host and f == "ipv4":
                 offsets.append((cfg.lab.outside_host, P.LAB_OUTSIDE_OFFSET))
+            if cfg.lab.ingress_client and f == "ipv6":
+                offsets.append((cfg.lab.ingress_client, P.LAB_INGRESS_CLIENT_OFFSET))
             for name, offset in offsets:
                 addr = ext.first + offset
                 if addr > ext.last or addr in taken:
@@ -807,6 +813,49 @@ class _Checker(object):
                      'calico.pod_address_scope = "global" needs a global prefix (or set the scope to "ula")'
                      % (pod, ULA_BLOCK))
 
+    def ingress(self):
+        """Ingress frontends: HAProxy on the public VIPs, to a NodePort of the nodes (see docs/ingress.md)."""
+        cfg = self.cfg
+        ing = cfg.ingress
+        rng = list(ing.node_port_range)
+        range_ok = len(rng) == 2 and rng[0] <= rng[1]
+        if not range_ok:
+            self.err("ingress.node_port_range", "%s: give [first, last], e.g. [30000, 32767] (kube-apiserver "
+                     "--service-node-port-range)" % rng)
+        if not ing.frontends:
+            return
+        if not P.ingress_addresses(cfg):
+            self.err("ingress.frontends", "the frontends bind the public VIPs, and none is set: set "
+                     "gateways.public_vip_v4 and/or gateways.public_vip_v6")
+        api = cfg.kubernetes.api_port
+        names = {}
+        ports = {}
+        specs = P.host_specs(cfg)
+        for i, fe in enumerate(ing.frontends):
+            key = "ingress.frontends[%d]" % i
+            if fe.name in names:
+                self.err(key + ".name", "%r is used twice (also ingress.frontends[%d].name)" % (fe.name, names[fe.name]))
+            names.setdefault(fe.name, i)
+            if fe.port in ports:
+                self.err(key + ".port", "%d is also the port of ingress.frontends[%d]: one frontend per port on the "
+                         "public VIPs" % (fe.port, ports[fe.port]))
+            ports.setdefault(fe.port, i)
+            if fe.port == api:
+                self.err(key + ".port", "%d is kubernetes.api_port, which HAProxy serves on the gateways (and a "
+                         "floating IP reaches the VIPs on the same port)" % fe.port)
+            elif fe.port in GATEWAY_TCP_PORTS:
+                self.err(key + ".port", "%d is the port of %s on the gateways, where HAProxy binds it"
+                         % (fe.port, GATEWAY_TCP_PORTS[fe.port]))
+            if range_ok and not rng[0] <= fe.backend_port <= rng[1]:
+                self.err(key + ".backend_port", "%d is outside the NodePort range %d-%d (ingress.node_port_range): "
+                         "the backends are a NodePort of the ingress controller's Service on the nodes"
+                         % (fe.backend_port, rng[0], rng[1]))
+            roles = {"workers": ("worker",), "control_plane": ("control_plane",),
+                     "nodes": ("control_plane", "worker")}[fe.backends]
+            if not any(spec.role in roles for spec in specs):
+                self.err(key + ".backends", '"%s": the plan has no such node, so the frontend would have no backend '
+                         '(add workers or choose "nodes")' % fe.backends)
+
     def run(self):
         self.families()
         self.exclusive()
@@ -823,6 +872,7 @@ class _Checker(object):
         self.peer_keys()
         self.nat64()
         self.pod_scope()
+        self.ingress()
         if not structural:
             # address arithmetic needs consistent families and one host source per role; a key
             # that is already wrong gets no second, derived complaint
