@@ -7,42 +7,29 @@ file holds the documentation."""
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.action import ActionBase
-
 try:
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError, config_path
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import controller_inputs
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - the inventory plugin needs the same imports
     IMPORT_ERROR = exc
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
 
-ARGUMENT_SPEC = dict(config=dict(type="path"))
 
-
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Validate the config and return the plan, on the controller."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = dict(config=dict(type="path"))
+    IMPORT_ERROR = IMPORT_ERROR
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg="; ".join(validation.error_messages))
-        path = config_path(validation.validated_parameters.get("config"))
+    def run_on_controller(self, params, result, task_vars):
+        path = config_path(params.get("config"))
         result.update(changed=False, config=path)
-        if IMPORT_ERROR:
-            return dict(result, failed=True, msg="pydantic>=2 and netaddr are needed on the controller: %s"
-                        % to_native(IMPORT_ERROR))
         try:
             result["plan"] = load_plan(path)
             result["role_inputs"] = controller_inputs(result["plan"])
         except ConfigError as exc:
-            return dict(result, failed=True, msg=str(exc),
-                        errors=exc.as_list())
+            return dict(result, failed=True, msg=str(exc), errors=exc.as_list())
         return result

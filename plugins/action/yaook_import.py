@@ -12,9 +12,7 @@ import shutil
 import tempfile
 import time
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.action import ActionBase
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
 
 try:
     import tomllib
@@ -103,24 +101,17 @@ def import_yaook(yaook_config, dest, ipam=None, openstack_cloud=None, check=Fals
     return result
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Import a yaook/k8s config.toml, on the controller."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    IMPORT_ERROR = IMPORT_ERROR
+    NEEDS = "pydantic>=2, netaddr and Python>=3.11 (tomllib)"
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            return dict(result, failed=True, msg="; ".join(validation.error_messages))
-        if IMPORT_ERROR:
-            return dict(result, failed=True, msg="pydantic>=2, netaddr and Python>=3.11 (tomllib) are needed on "
-                        "the controller: %s" % to_native(IMPORT_ERROR))
-        p = validation.validated_parameters
-        out = import_yaook(p["yaook_config"], p["dest"], ipam=p.get("ipam"), openstack_cloud=p.get("openstack_cloud"),
-                           check=bool(self._task.check_mode), backup=p["backup"])
+    def run_on_controller(self, params, result, task_vars):
+        out = import_yaook(params["yaook_config"], params["dest"], ipam=params.get("ipam"),
+                           openstack_cloud=params.get("openstack_cloud"), check=bool(self._task.check_mode),
+                           backup=params["backup"])
         if not (self._task.diff or self._task.check_mode):
             out.pop("diff", None)
         result.update(out)
