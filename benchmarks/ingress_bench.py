@@ -4,7 +4,7 @@
     DUALSTACK_CONFIG=tests/integration/lab/ingress.toml .venv/bin/ansible-playbook playbooks/gateways.yml
     DUALSTACK_CONFIG=tests/integration/lab/ingress.toml .venv/bin/python benchmarks/ingress_bench.py [--seconds 5]
 
-(tests/integration/lab/test_ingress.py runs the same measurement on its own lab.) The client is the lab's
+(tests/integration/lab/test_lab_ingress.py runs the same measurement on its own lab.) The client is the lab's
 IPv6-only ingress client (lab.ingress_client) on the external network; the target the first ingress
 frontend on the public IPv6 VIP; the backend the stand-in lab/standins/proxy_echo.py on the NodePort,
 which answers only after a valid PROXY v2 header. Each request is a new TCP connection (HTTP/1.0, as

@@ -1,7 +1,7 @@
 """End to end on the embedded lab over the harness connection (root through nsenter): `lab up`,
 a real site run and the lab's WireGuard client, idempotence with zero Neutron writes, --check
 --diff on a changed config, failover of the gateways, a bad config refused before any change, and
-`lab down` leaving nothing behind. test_modes.py does the cold and warm site runs over SSH (IPv6-only lab).
+`lab down` leaving nothing behind. test_lab_modes.py does the cold and warm site runs over SSH (IPv6-only lab).
 
 The lab here is the tests' own (tests/integration/lab/e2e.toml: cluster "e2e", its own subnets),
 so a lab a person is using is never touched. The tests run in file order and share one lab.
