@@ -4,6 +4,8 @@ addresses are the ones Neutron assigned to each host's port.
 
     .venv/bin/python lab/lab.py up        # idempotent: image, Neutron, Neutron resources, containers,
                                           # SSH user, stand-ins (lab/playbooks/standins.yml)
+    .venv/bin/python lab/lab.py up --neutron-config OLD.toml   # Neutron and stand-ins as OLD.toml (the
+                                          # IPv4-only config of a cluster to convert) built them
     .venv/bin/python lab/lab.py client    # after a site run: the WireGuard client (lab/playbooks/client.yml)
     .venv/bin/python lab/lab.py status
     .venv/bin/python lab/lab.py summary   # after a site run: VIP holder, BGP, pings, configs
@@ -95,9 +97,11 @@ def say(msg):
     print("\033[1m==> %s\033[0m" % msg, flush=True)
 
 
-def env():
+def env(config=None):
     out = dict(os.environ, CONTAINERS_CONF=CONTAINERS_CONF, OS_CLIENT_CONFIG_FILE=paths().clouds_yaml)
     out["PATH"] = VENV_BIN + os.pathsep + out.get("PATH", "")
+    if config:
+        out["DUALSTACK_CONFIG"] = os.path.abspath(config)
     return out
 
 
@@ -486,10 +490,11 @@ def ensure_client_key():
     say("WireGuard key pair for lab client %s (private key 0600: %s)" % (client, key))
 
 
-def ansible_playbook(playbook, *extra):
-    """ansible-playbook from the checkout (its ansible.cfg); `playbook` relative to the checkout."""
+def ansible_playbook(playbook, *extra, config=None):
+    """ansible-playbook from the checkout (its ansible.cfg); `playbook` relative to the checkout;
+    `config`: another config.toml than $DUALSTACK_CONFIG."""
     cmd = [os.path.join(VENV_BIN, "ansible-playbook"), os.path.join(REPO, playbook)] + list(extra)
-    res = subprocess.run(cmd, env=env(), cwd=REPO, check=False)
+    res = subprocess.run(cmd, env=env(config), cwd=REPO, check=False)
     if res.returncode != 0:
         raise LabError("ansible-playbook %s failed (%d)" % (playbook, res.returncode))
 
@@ -498,28 +503,50 @@ def ansible_playbook(playbook, *extra):
 # Commands
 # ------------------------------------------------------------------------------------------
 
+def built_plan(p, path):
+    """The plan of `up --neutron-config PATH`: the same cluster as $DUALSTACK_CONFIG (name, every host and
+    its IPv4 address), e.g. the IPv4-only config of a cluster that playbooks/convert.yml then converts."""
+    try:
+        built = load_plan(os.path.abspath(path))
+    except ConfigError as exc:
+        raise LabError("--neutron-config %s: %s" % (path, exc))
+    if built["cluster"]["name"] != p["cluster"]["name"] or set(built["hosts"]) != set(p["hosts"]):
+        raise LabError("--neutron-config %s: cluster.name and the hosts must be those of %s (one lab)"
+                       % (path, os.environ.get("DUALSTACK_CONFIG", "config/config.toml")))
+    for host, entry in built["hosts"].items():
+        for fam in ("ipv4", "ipv6"):
+            if entry[fam] and entry[fam] != p["hosts"][host][fam]:
+                raise LabError("--neutron-config %s: %s has %s %s there, %s in %s" % (
+                    path, host, fam, entry[fam], p["hosts"][host][fam], os.environ.get("DUALSTACK_CONFIG")))
+    return built
+
+
 def cmd_up(args):
     t0 = time.time()
     ensure_client_key()
     p = plan()
+    # --neutron-config: Neutron and the stand-ins as that config built them (e.g. an IPv4-only cluster),
+    # the networks and containers from $DUALSTACK_CONFIG with every address it plans (unused until the
+    # conversion gives them to Neutron: podman cannot add a subnet to an existing network)
+    built = built_plan(p, args.neutron_config) if args.neutron_config else p
     say("lab image")
     image = run([sys.executable, os.path.join(REPO, "lab", "image.py")], timeout=1200).stdout.strip().splitlines()[-1]
     if p.get("openstack"):
         neutron_up(p)
-        say("Neutron resources (playbooks/openstack.yml)")
-        ansible_playbook("playbooks/openstack.yml")
+        say("Neutron resources (playbooks/openstack.yml%s)" % (" with " + args.neutron_config if args.neutron_config else ""))
+        ansible_playbook("playbooks/openstack.yml", config=args.neutron_config)
         addresses = neutron_ports(p)
         for host, addrs in addresses.items():
-            want = {f: p["hosts"][host][f] for f in ("ipv4", "ipv6") if p["hosts"][host][f]}
+            want = {f: built["hosts"][host][f] for f in ("ipv4", "ipv6") if built["hosts"][host][f]}
             if addrs != want:
                 raise LabError("Neutron gave %s the addresses %s, the plan says %s" % (host, addrs, want))
-    else:
+    if args.neutron_config or not p.get("openstack"):
         addresses = {h: {f: v[f] for f in ("ipv4", "ipv6") if v[f]} for h, v in p["hosts"].items()}
     ensure_networks(p)
     ensure_containers(p, image, addresses)
     ensure_access(p)
     say("stand-ins for calico/node and the API server (lab/playbooks/standins.yml)")
-    ansible_playbook("lab/playbooks/standins.yml")
+    ansible_playbook("lab/playbooks/standins.yml", config=args.neutron_config)
     say("lab up in %.1f s" % (time.time() - t0))
 
 
@@ -644,7 +671,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "client", "down", "status", "summary", "keys", "clouds-yaml"):
-        sub.add_parser(name)
+        cmd = sub.add_parser(name)
+        if name == "up":
+            cmd.add_argument("--neutron-config", metavar="PATH",
+                             help="Neutron resources and stand-ins from this config of the same cluster (e.g. the "
+                                  "IPv4-only one before playbooks/convert.yml); networks and containers from "
+                                  "$DUALSTACK_CONFIG with all its addresses")
     args = parser.parse_args(argv)
     try:
         commands = {"up": cmd_up, "client": cmd_client, "down": cmd_down, "status": cmd_status,

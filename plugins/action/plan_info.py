@@ -7,15 +7,15 @@ file holds the documentation."""
 
 from __future__ import annotations
 
+from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
+
 try:
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.config import ConfigError, config_path
-    from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
     from ansible_collections.dualstack.k8s.plugins.plugin_utils.role_inputs import controller_inputs
     IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - the inventory plugin needs the same imports
     IMPORT_ERROR = exc
-    from ansible_collections.dualstack.k8s.plugins.plugin_utils.controller_action import ControllerAction
 
 
 class ActionModule(ControllerAction):

@@ -179,7 +179,7 @@ def live_state(raw):
         "pools": pools,
         "calico_style": style,
         "ipam": ipam,
-        "addresses": {h: [str(a).split("/")[0].split("%")[0] for a in addrs]
+        "addresses": {h: [str(a).split("/", maxsplit=1)[0].split("%", maxsplit=1)[0] for a in addrs]
                       for h, addrs in (raw.get("addresses") or {}).items()},
     }
 

@@ -44,7 +44,7 @@ def inject(ctype, inputs, private_data_dir):
     tower = Namespace()
     namespace = {"tower": tower}
     for field_name, value in inputs.items():
-        if type(value) is bool or len(value):
+        if isinstance(value, bool) or len(value):  # AWX: a bool is always set, other values when non-empty
             namespace[field_name] = value
     for field in ctype["inputs"].get("fields", []):
         if field["type"] == "boolean" and field["id"] not in inputs:
