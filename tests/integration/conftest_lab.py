@@ -227,8 +227,11 @@ def e2e_sh(cmd: list, config: str | Path = E2E_CONFIG, connection: str = "podman
     res = subprocess.run(cmd, cwd=REPO, env=e2e_env(config, connection), capture_output=True, text=True,
                          timeout=timeout, check=False)
     if check and res.returncode != 0:
-        raise AssertionError("%s -> %d\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode, res.stdout[-6000:],
-                                                   res.stderr[-3000:]))
+        # the first failed task in full (a long run's tail may not show it), then the tail
+        first = res.stdout.find("fatal: [")
+        failed = res.stdout[max(0, res.stdout.rfind("TASK [", 0, first)):first + 3000] if first >= 0 else ""
+        raise AssertionError("%s -> %d\n%s\n...\n%s\n%s" % (" ".join(map(str, cmd)), res.returncode, failed,
+                                                          res.stdout[-6000:], res.stderr[-3000:]))
     return res
 
 
