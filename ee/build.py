@@ -149,6 +149,9 @@ def prune(keep: str) -> None:
 
 def ensure_image(force: bool = False) -> str:
     """Build the EE unless an image of the current inputs exists; returns ``IMAGE:<hash>``."""
+    # ansible-builder runs podman from its build context: a relative CONTAINERS_CONF would not be found
+    if os.environ.get("CONTAINERS_CONF"):
+        os.environ["CONTAINERS_CONF"] = os.path.abspath(os.environ["CONTAINERS_CONF"])
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -138,8 +138,12 @@ def test_config_credential_with_a_bad_config_fails_naming_the_key(tmp_path):
     assert "network.ipv4_cidr" in res.stdout + res.stderr
 
 
-def test_openstack_credential_renders_the_clouds_yaml_openstacksdk_reads(tmp_path):
+def test_openstack_credential_renders_the_clouds_yaml_openstacksdk_reads(tmp_path, monkeypatch):
     from openstack import config as os_config
+
+    # openstacksdk reads OS_CLIENT_CONFIG_FILE before any config_files: a lab's, set by the environment
+    # the tests run in, would hide the rendered file
+    monkeypatch.delenv("OS_CLIENT_CONFIG_FILE", raising=False)
 
     inputs = {"cloud": "ee", "auth_url": "https://keystone.example.net:5000/v3", "username": "dsk",
               "password": "p'a\"ss: #word", "project_name": "k8s", "region_name": "RegionOne"}

@@ -1,10 +1,20 @@
-"""End to end on the embedded lab over the harness connection (root through nsenter): `lab up`,
-a real site run and the lab's WireGuard client, idempotence with zero Neutron writes, --check
---diff on a changed config, failover of the gateways, a bad config refused before any change, and
-`lab down` leaving nothing behind. test_lab_modes.py does the cold and warm site runs over SSH (IPv6-only lab).
+"""End to end on the embedded lab: `lab up`, the site run as AWX runs it (2 job slices at once over
+SSH, then inside the execution environment), the lab's WireGuard client, idempotence over the harness
+connection with zero Neutron writes, --check --diff on a changed config, failover of the gateways, a
+bad config refused before any change, and `lab down` leaving nothing behind.
 
 The lab here is the tests' own (tests/integration/lab/e2e.toml: cluster "e2e", its own subnets),
-so a lab a person is using is never touched. The tests run in file order and share one lab.
+so a lab a person is using is never touched. The tests run in file order and share one lab:
+
+1. a cold site run as an AWX job template with job slicing 2 (issue 17): the hosts of the inventory
+   sorted by name and dealt round-robin into 2 slices (AWX's Inventory.get_sliced_hosts), each slice a
+   whole site run limited to its hosts (and localhost: AWX's slice inventories keep the implicit
+   localhost), both at once, over SSH; the WireGuard private key comes as an extra variable, as the
+   credential type in extensions/awx/credential_types/ injects it (the gateways are in different
+   slices and must share one key). Then `lab client` and `lab summary` are OK;
+2. warm runs over the harness connection (root through nsenter): changed=0, no Neutron write;
+3. near the end, the EE image (ee/build.py) is built or found by the hash of its inputs, and a warm
+   site run inside it with ansible-runner --process-isolation (ee/run.py) is changed=0.
 """
 
 import json
@@ -19,7 +29,7 @@ import urllib.request
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest_lab import E2E_CONFIG, E2E_STATE, assert_summary_ok, e2e_lab, e2e_playbook, e2e_sh, recap  # noqa: E402
+from conftest_lab import E2E_CONFIG, E2E_STATE, assert_summary_ok, e2e_env, e2e_lab, e2e_playbook, e2e_sh, recap  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CONFIG = str(E2E_CONFIG)
@@ -27,6 +37,8 @@ STATE = str(E2E_STATE)
 VENV = os.path.join(REPO, ".venv", "bin")
 
 pytestmark = [pytest.mark.lab]
+
+sys.path.insert(0, os.path.join(REPO, "ee"))  # ee/build.py, ee/run.py
 
 
 def sh(cmd, config=CONFIG, timeout=900, check=True):
@@ -81,16 +93,56 @@ WATCHED = ["/etc/bird/bird.conf", "/etc/keepalived/keepalived.conf", "/etc/hapro
            "/etc/wireguard/wg0.conf", "/etc/kubernetes/kubeadm-config.yaml"]
 
 
-def test_cold_site_run_builds_everything(plan):
+SLICES = 2
+SSH = {"connection": "ssh"}
+
+
+@pytest.fixture(scope="module")
+def extravars(plan):
+    """What the job's credentials inject as extra variables (the WireGuard credential: the gateways'
+    shared private key), in a 0600 file as ansible-runner's env/extravars."""
+    key = subprocess.run(["wg", "genkey"], capture_output=True, text=True, check=True).stdout.strip()
+    path = E2E_STATE / "awx-extravars.json"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"wireguard_private_key": key}, handle)
+    return path
+
+
+def awx_slices(count):
+    """The hosts of the inventory as AWX slices them: sorted by name, slice i gets hosts[i::count]."""
+    res = sh([os.path.join(VENV, "ansible-inventory"), "--list", "--export"])
+    names = sorted(json.loads(res.stdout)["_meta"]["hostvars"])
+    return [names[i::count] for i in range(count)]
+
+
+def test_cold_site_run_in_two_awx_slices_over_ssh(plan, extravars):
+    slices = awx_slices(SLICES)
+    assert sorted(sum(slices, [])) == sorted(plan["hosts"]) and all(slices)
+    # the gateways are dealt into different slices: the shared WireGuard key must come from outside
+    assert len({i for i, s in enumerate(slices) for h in s if h in plan["groups"]["gateways"]}) == SLICES
     t0 = time.time()
-    res = playbook("playbooks/site.yml", timeout=1500)
-    print("cold site run (harness connection): %.1f s" % (time.time() - t0))
-    rc = recap(res.stdout)
-    assert rc and all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
-    lab("client")
-    summary = lab("summary", check=False)
+    procs = [subprocess.Popen([os.path.join(VENV, "ansible-playbook"), "playbooks/site.yml", "--limit",
+                               ",".join(hosts + ["localhost"]), "-e", "@%s" % extravars],
+                              cwd=REPO, env=e2e_env(CONFIG, "ssh"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+             for hosts in slices]
+    outs = [p.communicate(timeout=1500)[0] for p in procs]
+    print("cold site run in %d slices at once over SSH: %.1f s (%s)" % (SLICES, time.time() - t0, slices))
+    for hosts, proc, out in zip(slices, procs, outs):
+        rc = recap(out)
+        assert proc.returncode == 0, out[-6000:]
+        assert sorted(rc) == sorted(hosts + ["localhost"]), rc
+        assert all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), out[-4000:]
+    lab("client", **SSH)
+    summary = lab("summary", check=False, **SSH)
     print(summary.stdout)
     assert_summary_ok(plan, summary)
+    # one WireGuard identity on both gateways (the injected key), as in an unsliced run
+    pubs = {podman("exec", plan["lab"]["containers"][gw], "sh", "-c", "wg pubkey < /etc/wireguard/wg0.key").stdout
+            for gw in plan["groups"]["gateways"]}
+    assert len(pubs) == 1, pubs
 
 
 def test_second_run_changes_nothing_and_writes_nothing_to_neutron(plan):
@@ -199,6 +251,36 @@ def test_failover_brings_the_ipv6_path_back(plan):
     assert plan["vips"]["ipv6"] in {a["local"] for link in json.loads(out) for a in link.get("addr_info", [])}
     # put the old master back for the next tests
     podman("exec", plan["lab"]["containers"][master[0]], "systemctl", "restart", "keepalived")
+
+
+def test_ee_image_is_built_and_cached(plan):
+    import build
+    t0 = time.time()
+    tag = build.ensure_image()
+    first = time.time() - t0
+    t0 = time.time()
+    again = build.ensure_image()
+    second = time.time() - t0
+    print("EE image %s: %.1f s, again (cached) %.1f s" % (tag, first, second))
+    assert again == tag
+    assert second < 60, "the second call must find the image by its inputs' hash, not build it"
+    out = podman("run", "--rm", tag, "ansible-galaxy", "collection", "list").stdout
+    for name in ("dualstack.k8s", "ansible.posix", "ansible.utils"):
+        assert name in out, out
+
+
+def test_warm_site_run_inside_the_ee_changes_nothing(plan, extravars):
+    import run
+    t0 = time.time()
+    res = run.run_playbook("playbooks/site.yml", CONFIG, image=run.IMAGE,
+                           extravars=json.loads(extravars.read_text()), timeout=1500)
+    print("warm site run inside the EE (ansible-runner, SSH): %.1f s" % (time.time() - t0))
+    rc = recap(res.stdout)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
+    assert sorted(rc) == sorted(list(plan["hosts"]) + ["localhost"]), rc
+    assert all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
+    changed = {h: v["changed"] for h, v in rc.items() if v["changed"]}
+    assert not changed, "not idempotent inside the EE: %s\n%s" % (changed, res.stdout[-6000:])
 
 
 def test_lab_down_leaves_nothing_behind(plan):

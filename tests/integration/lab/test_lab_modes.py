@@ -8,8 +8,9 @@ tests: tests/golden/ipv4-only), and for IPv6-only the paths only it has:
 - routable pod addresses: the gateways learn the nodes' IPAM blocks over BGP (import limited to the pod
   subnet) and the WireGuard client pings the address standing in for a pod, no NAT.
 
-The IPv6-only lab is reached over SSH as the user `dsk` with sudo (DUALSTACK_LAB_CONNECTION=ssh), over
-IPv6: the way real hosts are reached. The IPv6-primary lab uses the harness connection. Each lab is the
+Ansible reaches the IPv6-only lab's hosts over SSH as the user `dsk` with sudo (DUALSTACK_LAB_CONNECTION=ssh)
+to IPv6 addresses, host keys checked; its site runs use the harness connection, as the IPv6-primary lab's
+(test_e2e.py does its cold site run and the one inside the execution environment over SSH). Each lab is the
 tests' own (cluster names m6 / m6p, their own subnets); tests in a file run in order and share them.
 """
 
@@ -31,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 V6ONLY = os.path.join(HERE, "modes-v6only.toml")
 V6PRIMARY = os.path.join(HERE, "modes-v6primary.toml")
 SSH = {"config": V6ONLY, "connection": "ssh"}
+HARNESS = {"config": V6ONLY}
 
 
 def load(config):
@@ -63,12 +65,12 @@ def cold_and_warm(config, connection="podman"):
 # ------------------------------------------------------------------------------------ IPv6-only
 @pytest.fixture(scope="module")
 def v6only():
-    e2e_lab("down", **SSH)
+    e2e_lab("down", **HARNESS)
     t0 = time.time()
-    e2e_lab("up", timeout=1200, **SSH)
-    print("IPv6-only lab up (over SSH): %.1f s" % (time.time() - t0))
+    e2e_lab("up", timeout=1200, **HARNESS)
+    print("IPv6-only lab up: %.1f s" % (time.time() - t0))
     yield load(V6ONLY)
-    e2e_lab("down", check=False, **SSH)
+    e2e_lab("down", check=False, **HARNESS)
 
 
 def hosts(plan):
@@ -97,8 +99,8 @@ def test_v6only_hosts_have_only_ipv6_and_are_reached_over_ssh_with_sudo(v6only):
     assert out.strip() == "", "the outside host has IPv6: %s" % out
 
 
-def test_v6only_cold_and_warm_site_runs_over_ssh(v6only):
-    dummy, dummy, summary = cold_and_warm(V6ONLY, connection="ssh")
+def test_v6only_cold_and_warm_site_runs(v6only):
+    dummy, dummy, summary = cold_and_warm(V6ONLY)
     # the summary's IPv6-only lines: NAT64 by name from a node, the routable pod from the client
     assert re.search(r"web\.outside\.test -> fd64:64::[0-9a-f:]+, HTTP GET by name: 200", summary), summary
     assert re.search(r"pod +2001:db8:185::\S+ +OK .*no NAT", summary), summary
@@ -111,7 +113,7 @@ NAT64_FILES = ["/etc/tayga/dualstack-nat64.conf", "/etc/unbound/unbound.conf", "
 def test_v6only_render_writes_what_the_site_run_wrote(v6only, tmp_path):
     """playbooks/render.yml (no host touched) gives the NAT64/DNS64 and resolver files byte for byte."""
     out = tmp_path / "review"
-    e2e_playbook("playbooks/render.yml", "-e", "render_dir=%s" % out, timeout=600, **SSH)
+    e2e_playbook("playbooks/render.yml", "-e", "render_dir=%s" % out, timeout=600, **HARNESS)
     lab = v6only["lab"]["containers"]
     for gw in v6only["groups"]["gateways"]:
         for path in NAT64_FILES:
@@ -192,7 +194,7 @@ def test_v6only_changed_host_key_is_refused(v6only):
 def v6primary(v6only):
     """After the IPv6-only lab is down (one lab at a time on this small machine)."""
     del v6only
-    e2e_lab("down", **SSH)
+    e2e_lab("down", **HARNESS)
     e2e_lab("down", config=V6PRIMARY)
     t0 = time.time()
     e2e_lab("up", config=V6PRIMARY, timeout=1200)
