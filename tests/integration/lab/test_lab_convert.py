@@ -31,6 +31,7 @@ PY = str(VENV_BIN / "python")
 
 pytestmark = [pytest.mark.lab]
 
+
 def sh(cmd, config=V4, timeout=1500, check=True):
     return e2e_sh(cmd, config=config, timeout=timeout, check=check)
 
@@ -154,9 +155,9 @@ def test_ipv4_cluster_then_conversion(plans):
     # the kubectl calls on the control plane: the documented order, the IPv4 text unchanged
     master = containers["master1"]
     calls = [json.loads(line) for line in pexec(master, "cat", "/var/log/k8s-standin/kubectl.log").stdout.splitlines()]
-    verbs = [" ".join(a for a in c["argv"] if not a.startswith("/") and a not in ("--kubeconfig", "-n", "kube-system",
-                                                                                 "-o", "json", "yaml"))
-             for c in calls]
+    skip = ("--kubeconfig", "-n", "kube-system", "-o", "json", "yaml")
+    verbs = [" ".join(a for a in c["argv"] if not a.startswith("/") and a not in skip) for c in calls]
+
     def first(word):
         return next(i for i, v in enumerate(verbs) if word in v)
 

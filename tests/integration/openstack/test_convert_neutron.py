@@ -87,8 +87,8 @@ def test_single_to_dual_in_place(ansible, neutron_server, conn, tmp_path):
         subnets = {s.ip_version: s for s in conn.network.subnets(network_id=network.id)}
         assert set(subnets) == {4, 6} and subnets[6].cidr == dual["network"]["ipv6"]["cidr"]
         assert next(conn.network.routers(name=dual["openstack"]["router_name"])).id == router.id
-        ports = conn.network.ports(device_id=router.id, device_owner="network:router_interface")
-        iface = {f["subnet_id"] for p in ports for f in p.fixed_ips}
+        router_ports = conn.network.ports(device_id=router.id, device_owner="network:router_interface")
+        iface = {f["subnet_id"] for p in router_ports for f in p.fixed_ips}
         assert iface == {subnets[4].id, subnets[6].id}
         for host, pname in dual["openstack"]["port_names"].items():
             v6 = by_family(after[pname].fixed_ips)["ipv6"]
