@@ -28,9 +28,10 @@ options:
   live:
     description:
       - The raw reads of the cluster - C(server_version), C(cluster_configuration) (kubeadm-config's
-        ClusterConfiguration text), C(manifests) (C({node: {kube-apiserver: text, kube-controller-manager: text}})),
-        C(kubelet_flags) (C({node: kubeadm-flags.env text})), C(ippools) (items), C(calico_style),
-        C(cni_network_config) or C(installation), C(kube_proxy_config), C(addresses) (C({host: [addresses]})).
+        ClusterConfiguration text), C(manifests) (per node, the kube-apiserver and kube-controller-manager
+        manifest texts), C(kubelet_flags) (per node, the kubeadm-flags.env text), C(ippools) (items),
+        C(calico_style), C(cni_network_config) or C(installation), C(kube_proxy_config), C(addresses)
+        (per host, its addresses).
     type: dict
     required: true
   check_addresses:
@@ -61,7 +62,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 errors:
-  description: The refusals, C([[dotted config key, reason], ...]); empty when the conversion may go.
+  description: The refusals, each a pair of dotted config key and reason; empty when the conversion may go.
   type: list
   returned: always
 old:

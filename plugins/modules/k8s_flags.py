@@ -62,7 +62,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 flags:
-  description: The flags that changed, C({name: {before, after}}) (null = absent).
+  description: The flags that changed, per flag name its value before and after (null = absent).
   type: dict
   returned: always
 """

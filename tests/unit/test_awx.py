@@ -189,8 +189,16 @@ def test_wireguard_credential_injects_the_roles_input(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # The inventory source: --export output is plain data and round-trips through script and yaml.
 
-def inventory(*args, env=None):
-    run_env = dict(os.environ, DUALSTACK_CONFIG=str(EE_TOML), ANSIBLE_VARS_ENABLED="ansible.builtin.host_group_vars",
+@pytest.fixture(scope="module")
+def awx_config(tmp_path_factory):
+    """The config as AWX's config credential writes it (key inline: no key file needed)."""
+    path = tmp_path_factory.mktemp("awx") / "config.toml"
+    path.write_text(awx_config_text())
+    return path
+
+
+def inventory(config, *args, env=None):
+    run_env = dict(os.environ, DUALSTACK_CONFIG=str(config), ANSIBLE_VARS_ENABLED="ansible.builtin.host_group_vars",
                    ANSIBLE_INVENTORY_ENABLED="dualstack.k8s.config,script,yaml,host_list", **(env or {}))
     res = subprocess.run([str(VENV_BIN / "ansible-inventory"), *args], cwd=REPO, env=run_env, capture_output=True,
                          text=True, timeout=120, check=False)
@@ -199,8 +207,8 @@ def inventory(*args, env=None):
 
 
 @pytest.fixture(scope="module")
-def export():
-    return json.loads(inventory("-i", "inventory/", "--list", "--export"))
+def export(awx_config):
+    return json.loads(inventory(awx_config, "-i", "inventory/", "--list", "--export"))
 
 
 def plain(node, where="inventory"):
@@ -237,18 +245,18 @@ def resolved(listing):
     return {h: (sorted(g - {"ungrouped"}), data["_meta"]["hostvars"][h]) for h, g in groups.items()}
 
 
-def test_export_round_trips_through_script_and_yaml_inventories(export, tmp_path):
-    original = resolved(inventory("-i", "inventory/config.yml", "--list"))
+def test_export_round_trips_through_script_and_yaml_inventories(export, awx_config, tmp_path):
+    original = resolved(inventory(awx_config, "-i", "inventory/config.yml", "--list"))
     # the script inventory AWX gives ansible-playbook (the export, hostvars in _meta)
     script = tmp_path / "awx_inventory.py"
     script.write_text("#!%s\nimport json, sys\nDATA = %s\nprint(json.dumps(DATA if '--list' in sys.argv else {}))\n"
                       % (sys.executable, json.dumps(json.dumps(export)).join(("json.loads(", ")"))))
     script.chmod(0o700)
-    from_script = resolved(inventory("-i", str(script), "--list"))
+    from_script = resolved(inventory(awx_config, "-i", str(script), "--list"))
     # the YAML inventory of the same export
     yaml_file = tmp_path / "awx_inventory.yml"
-    yaml_file.write_text(inventory("-i", "inventory/config.yml", "--list", "--export", "--yaml"))
-    from_yaml = resolved(inventory("-i", str(yaml_file), "--list"))
+    yaml_file.write_text(inventory(awx_config, "-i", "inventory/config.yml", "--list", "--export", "--yaml"))
+    from_yaml = resolved(inventory(awx_config, "-i", str(yaml_file), "--list"))
     assert from_script == original
     assert from_yaml == original
 
