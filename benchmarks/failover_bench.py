@@ -41,6 +41,8 @@ from conftest_lab import (  # noqa: E402
     lab_env,
     molecule,
     pexec,
+    ping_times,
+    probe_until_stable,
     scenario_plan_names,
     skip_reason,
     vip_holder,
@@ -101,7 +103,7 @@ def ok_times(daemon: str, out: str) -> list:
     if daemon == "haproxy":
         return [float(t) for t, ok in (line.split() for line in out.splitlines() if len(line.split()) == 2)
                 if ok == "1"]
-    return sorted(float(m["ts"]) for m in map(PING_LINE.match, out.splitlines()) if m)
+    return ping_times(out)
 
 
 def recovery(times: list, t_kill: float, t_end: float) -> tuple:
@@ -170,9 +172,10 @@ def measure(plan: dict, daemon: str) -> dict:
         time.sleep(2.0)  # a baseline of answers before the kill
         t_kill = time.time()
         kill(plan, daemon, holder)
-        vip_s = float(vip_watch.communicate(timeout=MAX_S + 30)[0].strip()) - t_kill
-        out = probe.communicate(timeout=MAX_S + 30)[0]
+        out = probe_until_stable(probe, lambda text: ok_times(daemon, text), t_kill, interval=INTERVAL,
+                                 settled=lambda: vip_watch.poll() is not None)
         t_end = time.time()
+        vip_s = float(vip_watch.communicate(timeout=MAX_S + 30)[0].strip()) - t_kill
     finally:
         for proc in (probe, vip_watch):
             if proc.poll() is None:
@@ -183,7 +186,14 @@ def measure(plan: dict, daemon: str) -> dict:
     return {"daemon": daemon, "holder": holder, "new_holder": other, "vip_s": round(vip_s, 2),
             "path_s": round(path_s, 2) if path_s is not None else None,
             "longest_gap_s": round(longest, 2) if longest is not None else None,
-            "lost": count - len(times), "sent": count}
+            "lost": sent(daemon, out) - len(times), "sent": sent(daemon, out)}
+
+
+def sent(daemon: str, out: str) -> int:
+    """Probes sent until the probe stopped (the tries printed, or the highest ICMP sequence answered)."""
+    if daemon == "haproxy":
+        return len([line for line in out.splitlines() if len(line.split()) == 2])
+    return max((int(m["seq"]) for m in map(PING_LINE.match, out.splitlines()) if m), default=0)
 
 
 def settle(plan: dict, first: str) -> None:

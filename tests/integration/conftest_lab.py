@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -114,6 +115,51 @@ def wait_for(predicate, timeout: float, interval: float = 0.05):
 PING_LINE = re.compile(r"^\[(?P<ts>\d+\.\d+)\].*icmp_seq=(?P<seq>\d+)")
 
 
+def probe_until_stable(proc: subprocess.Popen, answer_times, t_kill: float, settled, interval: float,
+                       stable_s: float = 3.0) -> str:
+    """Collect a running probe's output until the path is back for good, then stop the probe.
+
+    `answer_times(output)` gives the sorted times of the answers; `settled()` says the failover is
+    over (the watchers finished). The probe is stopped once, after `settled()` became true, answers
+    have come without an outage gap (3 intervals + 0.5 s, as recovery() counts one) for `stable_s`
+    seconds after the kill and after the settling; else it runs to its own count (the bound).
+    Returns the whole output.
+    """
+    lines: list[str] = []
+
+    def read():
+        for line in iter(proc.stdout.readline, ""):
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    gap = 3 * interval + 0.5
+    t_settled = None
+    while proc.poll() is None:
+        time.sleep(0.2)
+        if t_settled is None:
+            t_settled = time.time() if settled() else None
+            continue
+        times = answer_times("".join(lines))
+        if not times or time.time() - times[-1] > gap:
+            continue
+        start = times[-1]
+        for earlier, later in zip(reversed(times[:-1]), reversed(times)):
+            if later - earlier > gap:
+                break
+            start = earlier
+        if times[-1] - max(start, t_settled, t_kill) >= stable_s:
+            proc.terminate()
+            break
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    return "".join(lines)
+
+
+def ping_times(output: str) -> list:
+    return sorted(float(m["ts"]) for m in map(PING_LINE.match, output.splitlines()) if m)
+
+
 def bgp_established(container: str) -> bool:
     out = pexec(container, "birdc", "show", "protocols", check=False).stdout
     sessions = [line for line in out.splitlines() if re.match(r"^\S+\s+BGP\s", line)]
@@ -157,10 +203,11 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         time.sleep(2.0)  # a baseline of replies before the kill
         t_kill = time.time()
         pexec(lab[holder], "systemctl", "kill", "--signal=SIGKILL", "keepalived")
+        out = probe_until_stable(ping, ping_times, t_kill, interval=interval,
+                                 settled=lambda: vip_watch.poll() is not None and bgp_watch.poll() is not None)
+        t_end = time.time()
         vip_s = float(vip_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
         bgp_s = float(bgp_watch.communicate(timeout=max_seconds + 30)[0].strip()) - t_kill
-        out, dummy = ping.communicate(timeout=max_seconds + 30)
-        t_end = time.time()
     finally:
         for proc in (ping, vip_watch, bgp_watch):
             if proc.poll() is None:
@@ -184,7 +231,8 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         "holder": holder, "new_holder": other, "family": family, "interval": interval,
         "vip_s": round(vip_s, 2), "bgp_s": round(bgp_s, 2),
         "path_s": round(path_s, 2) if path_s is not None else None,
-        "lost": count - len(replies), "sent": count,
+        "lost": max((seq for dummy, seq in replies), default=0) - len(replies),
+        "sent": max((seq for dummy, seq in replies), default=0),
     }
 
 
@@ -264,3 +312,31 @@ def assert_summary_ok(plan: dict, summary: subprocess.CompletedProcess) -> None:
     n = len(fams) * nodes
     assert "%d of %d sessions Established" % (n, n) in summary.stdout, summary.stdout
     assert "FAILED" not in summary.stdout, summary.stdout
+
+
+def load(config):
+    """The plan of a lab config (as the inventory plugin makes it)."""
+    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
+    return load_plan(config)
+
+
+def cold_and_warm(config, connection="podman"):
+    """Cold site run, the client, the summary; then a warm re-run: (cold s, warm s, summary text)."""
+    kw = {"config": config, "connection": connection}
+    t0 = time.time()
+    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
+    cold = time.time() - t0
+    rc = recap(res.stdout)
+    assert rc and all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
+    e2e_lab("client", **kw)
+    summary = e2e_lab("summary", check=False, **kw)
+    print(summary.stdout)
+    assert_summary_ok(load(config), summary)
+    t0 = time.time()
+    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
+    warm = time.time() - t0
+    rc = recap(res.stdout)
+    changed = {h: v["changed"] for h, v in rc.items() if v["changed"]}
+    assert not changed, "not idempotent: %s\n%s" % (changed, res.stdout[-6000:])
+    print("%s: cold site run %.1f s, warm %.1f s (%s)" % (os.path.basename(config), cold, warm, connection))
+    return cold, warm, summary.stdout

@@ -32,7 +32,7 @@ VIPS = ("172.31.230.254", "fd54:230::fe")
 SHIPPED_NOT = ("lab/", "tools/", "tests/", "benchmarks/", "extensions/", "inventory/", "ansible.cfg",
                "requirements/", ".ci/", "config/config.toml")
 
-pytestmark = [pytest.mark.molecule,
+pytestmark = [pytest.mark.molecule, pytest.mark.xdist_group("collection"),  # one podman network: one worker
               pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
 
@@ -105,6 +105,9 @@ def container(request, lab_network):
 
 def _project(tmp_path, core, container_name, collections):
     v4, v6 = HOSTS[core]
+    # into the container's namespaces the way Molecule's scenarios go (community.docker.nsenter, from
+    # the ansible package like containers.podman): no podman exec/cp per task
+    pid = podman("inspect", "-f", "{{.State.Pid}}", container_name).stdout.strip()
     (tmp_path / "ansible.cfg").write_text(textwrap.dedent(f"""\
         [defaults]
         collections_path = {collections}
@@ -119,8 +122,8 @@ def _project(tmp_path, core, container_name, collections):
         all:
           hosts:
             gw1:
-              ansible_connection: containers.podman.podman
-              ansible_host: {container_name}
+              ansible_connection: community.docker.nsenter
+              ansible_nsenter_pid: {pid}
               ansible_python_interpreter: /usr/bin/python3
         """))
     (tmp_path / "site.yml").write_text(textwrap.dedent(f"""\

@@ -27,7 +27,8 @@ from conftest_lab import (  # noqa: E402
 sys.path.insert(0, str(REPO / "benchmarks"))
 from failover_bench import measure, settle  # noqa: E402
 
-pytestmark = [pytest.mark.molecule, pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
+pytestmark = [pytest.mark.molecule, pytest.mark.outage,  # measures outages: runs alone
+              pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
 SCENARIO = "gateways"
 BOUND_S = 30.0

@@ -36,7 +36,7 @@ CONFIG = str(E2E_CONFIG)
 STATE = str(E2E_STATE)
 VENV = os.path.join(REPO, ".venv", "bin")
 
-pytestmark = [pytest.mark.lab]
+pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-e2e")]  # one lab: one worker
 
 sys.path.insert(0, os.path.join(REPO, "ee"))  # ee/build.py, ee/run.py
 

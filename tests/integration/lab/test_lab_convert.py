@@ -29,7 +29,7 @@ DUAL = os.path.join(HERE, "convert-dual.toml")
 STATE = str(lab_state(DUAL))
 PY = str(VENV_BIN / "python")
 
-pytestmark = [pytest.mark.lab]
+pytestmark = [pytest.mark.lab, pytest.mark.outage]  # counts lost probes: runs alone
 
 
 def sh(cmd, config=V4, timeout=1500, check=True):

@@ -34,7 +34,7 @@ from conftest_lab import REPO, e2e_env, e2e_lab, e2e_playbook, pexec, recap, vip
 sys.path.insert(0, str(REPO / "benchmarks"))
 from ingress_bench import measure  # noqa: E402
 
-pytestmark = [pytest.mark.lab]
+pytestmark = [pytest.mark.lab, pytest.mark.outage]  # a failover under load: runs alone
 
 CONFIG = os.path.join(HERE, "ingress.toml")
 KW = {"config": CONFIG}

@@ -1,6 +1,6 @@
-"""Every address-family mode on the embedded lab (issue 16): cold site run, the lab's summary and a
-`changed=0` re-run for IPv6-only and IPv6-primary (IPv4-only is planned and rendered in the unit
-tests: tests/golden/ipv4-only), and for IPv6-only the paths only it has:
+"""The IPv6-only mode on the embedded lab (issue 16): cold site run, the lab's summary and a `changed=0`
+re-run (IPv6-primary: test_lab_v6primary.py; IPv4-only is planned and rendered in the unit tests:
+tests/golden/ipv4-only, and is the conversion lab's starting point), and the paths only it has:
 
 - NAT64/DNS64 on the gateways: from the IPv6-only node, `getent ahostsv6 web.outside.test` answers an
   address inside the NAT64 prefix and an HTTP GET by name returns 200 from the IPv4-only outside host;
@@ -9,9 +9,10 @@ tests: tests/golden/ipv4-only), and for IPv6-only the paths only it has:
   subnet) and the WireGuard client pings the address standing in for a pod, no NAT.
 
 Ansible reaches the IPv6-only lab's hosts over SSH as the user `dsk` with sudo (DUALSTACK_LAB_CONNECTION=ssh)
-to IPv6 addresses, host keys checked; its site runs use the harness connection, as the IPv6-primary lab's
-(test_e2e.py does its cold site run and the one inside the execution environment over SSH). Each lab is the
-tests' own (cluster names m6 / m6p, their own subnets); tests in a file run in order and share them.
+to IPv6 addresses, host keys checked; its site runs use the harness connection (test_e2e.py does its cold
+site run and the one inside the execution environment over SSH). The lab is the tests' own (cluster name m6,
+its own subnets); the tests run in order and share it. It measures an outage (NAT64 after a failover), so
+tools/run-tests.sh runs it in the phase where tests run one at a time.
 """
 
 import os
@@ -23,43 +24,15 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest_lab import (VENV_BIN, assert_summary_ok, e2e_lab, e2e_playbook, e2e_sh, lab_env, lab_state, pexec,  # noqa: E402
-                          recap, vip_holder, wait_for)
+from conftest_lab import (VENV_BIN, cold_and_warm, e2e_lab, e2e_playbook, e2e_sh, lab_env, lab_state, load,  # noqa: E402
+                          pexec, vip_holder, wait_for)
 
-pytestmark = [pytest.mark.lab]
+pytestmark = [pytest.mark.lab, pytest.mark.outage]  # NAT64 failover: runs alone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 V6ONLY = os.path.join(HERE, "modes-v6only.toml")
-V6PRIMARY = os.path.join(HERE, "modes-v6primary.toml")
 SSH = {"config": V6ONLY, "connection": "ssh"}
 HARNESS = {"config": V6ONLY}
-
-
-def load(config):
-    from ansible_collections.dualstack.k8s.plugins.plugin_utils.plan import load_plan
-    return load_plan(config)
-
-
-def cold_and_warm(config, connection="podman"):
-    """Cold site run, the client, the summary; then a warm re-run: (cold s, warm s, summary text)."""
-    kw = {"config": config, "connection": connection}
-    t0 = time.time()
-    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
-    cold = time.time() - t0
-    rc = recap(res.stdout)
-    assert rc and all(v["failed"] == 0 and v["unreachable"] == 0 for v in rc.values()), res.stdout[-4000:]
-    e2e_lab("client", **kw)
-    summary = e2e_lab("summary", check=False, **kw)
-    print(summary.stdout)
-    assert_summary_ok(load(config), summary)
-    t0 = time.time()
-    res = e2e_playbook("playbooks/site.yml", timeout=1500, **kw)
-    warm = time.time() - t0
-    rc = recap(res.stdout)
-    changed = {h: v["changed"] for h, v in rc.items() if v["changed"]}
-    assert not changed, "not idempotent: %s\n%s" % (changed, res.stdout[-6000:])
-    print("%s: cold site run %.1f s, warm %.1f s (%s)" % (os.path.basename(config), cold, warm, connection))
-    return cold, warm, summary.stdout
 
 
 # ------------------------------------------------------------------------------------ IPv6-only
@@ -187,27 +160,3 @@ def test_v6only_changed_host_key_is_refused(v6only):
         path.write_text(good)
     assert res.returncode != 0
     assert "UNREACHABLE" in res.stdout and "Host key verification failed" in res.stdout + res.stderr, res.stdout
-
-
-# --------------------------------------------------------------------------------- IPv6-primary
-@pytest.fixture(scope="module")
-def v6primary(v6only):
-    """After the IPv6-only lab is down (one lab at a time on this small machine)."""
-    del v6only
-    e2e_lab("down", **HARNESS)
-    e2e_lab("down", config=V6PRIMARY)
-    t0 = time.time()
-    e2e_lab("up", config=V6PRIMARY, timeout=1200)
-    print("IPv6-primary lab up: %.1f s" % (time.time() - t0))
-    yield load(V6PRIMARY)
-    e2e_lab("down", config=V6PRIMARY, check=False)
-
-
-def test_v6primary_cold_and_warm_site_runs(v6primary):
-    dummy, dummy, summary = cold_and_warm(V6PRIMARY)
-    # IPv6 first everywhere: the client's endpoint, node-ip, the API endpoint
-    conf = pexec(v6primary["lab"]["containers"]["heidi"], "cat", "/etc/wireguard/wg0.conf").stdout
-    assert "Endpoint = [fd54:192::fe]:7777" in conf, conf
-    kubeadm = pexec(v6primary["lab"]["containers"]["master1"], "cat", "/etc/kubernetes/kubeadm-config.yaml").stdout
-    assert re.search(r"node-ip\W+value: fd54:194::14,172\.30\.194\.20", kubeadm) or \
-        "fd54:194::14,172.30.194.20" in kubeadm, kubeadm

@@ -17,7 +17,8 @@ import pytest
 
 import osrun
 
-pytestmark = pytest.mark.openstack
+# one neutron-server (session fixture) for both files when the suite runs two tests at a time
+pytestmark = [pytest.mark.openstack, pytest.mark.xdist_group("neutron")]
 
 LAB_DIR = Path(__file__).resolve().parents[1] / "lab"
 WRITES = ("POST", "PUT", "DELETE", "PATCH")

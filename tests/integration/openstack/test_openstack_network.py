@@ -17,7 +17,8 @@ import pytest
 import osrun
 from osrun import snapshot
 
-pytestmark = pytest.mark.openstack
+# one neutron-server (session fixture) for both files when the suite runs two tests at a time
+pytestmark = [pytest.mark.openstack, pytest.mark.xdist_group("neutron")]
 
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 
