@@ -13,8 +13,9 @@ WireGuard client alice on the external network). Per run, on the VIP holder:
 - bird, haproxy: SIGKILL with systemd's restart disabled for the run (a runtime drop-in
   Restart=no: the daemon stays down, as in a crash loop or with a broken config).
 
-The client probes the path through the tunnel every 0.1 s (bounded): ICMPv6 to the node for
-keepalived, wireguard-go and bird; an HTTPS GET /readyz through the IPv4 VIP to the API for haproxy.
+The client probes the path through the tunnel every 0.1 s: ICMPv6 to the node for keepalived,
+wireguard-go and bird; an HTTPS GET /readyz through the IPv4 VIP to the API for haproxy. The probe
+stops once the path has answered for 3 s without a gap after the VIPs moved (at most 30 s).
 Measured from the kill: the VIPs on the other gateway, and the first answer through the tunnel
 after the outage (0 when the path never broke). Then the daemon is repaired and the first gateway
 takes the VIPs back (preempt). Writes benchmarks/RESULTS.md, section "Gateways" (others kept).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (apt, virtualenvs, lab image), then pytest in two phases:
 #   1. the tests not marked `outage` (unit, real Neutron, Molecule, the installed collection, the e2e
-#      and IPv6-primary labs, sanity, lint), two at a time (pytest-xdist, both cores; the tests of one
-#      lab, one podman network or one neutron-server stay on one worker: xdist_group);
+#      and IPv6-primary labs, sanity, lint), two files at a time (pytest-xdist --dist loadfile, both
+#      cores: the tests of a file share its lab, podman network or neutron-server, so they stay together);
 #   2. the tests marked `outage` - gateway failover, the conversion (lost probes), the IPv6-only lab
 #      (NAT64 failover), ingress failover - one at a time, nothing competing with their probes.
 # Extra arguments go to one plain pytest run instead (e.g. -m "not molecule" or a test file).
@@ -27,7 +27,7 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 start=$(date +%s)
-run_pytest -n 2 --dist loadgroup -m "not outage" tests
+run_pytest -n 2 --dist loadfile -m "not outage" tests
 rc1=$?
 mid=$(date +%s)
 run_pytest -m outage tests

@@ -171,7 +171,8 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
 
     Returns seconds from the kill to: the VIP on the other gateway (vip_s), BGP Established there
     (bgp_s), the first ping reply through the tunnel after the outage (path_s); and the lost pings.
-    Bounded: the ping runs for at most max_seconds (count = max_seconds / interval).
+    The ping stops once the path has answered for 3 s after the VIPs moved and BGP came up
+    (probe_until_stable); bounded: at most max_seconds (count = max_seconds / interval).
     """
     lab = plan["lab"]["containers"]
     client = lab[plan["lab"]["wireguard_client"]]

@@ -32,7 +32,7 @@ VIPS = ("172.31.230.254", "fd54:230::fe")
 SHIPPED_NOT = ("lab/", "tools/", "tests/", "benchmarks/", "extensions/", "inventory/", "ansible.cfg",
                "requirements/", ".ci/", "config/config.toml")
 
-pytestmark = [pytest.mark.molecule, pytest.mark.xdist_group("collection"),  # one podman network: one worker
+pytestmark = [pytest.mark.molecule,
               pytest.mark.skipif(skip_reason() is not None, reason=str(skip_reason()))]
 
 

@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest_lab import REPO, lab_env  # noqa: E402
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-down")]
+pytestmark = [pytest.mark.lab]
 
 CLUSTER = "downrace"
 LABEL = "dualstack-k8s-lab=%s" % CLUSTER

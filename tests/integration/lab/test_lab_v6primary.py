@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest_lab import cold_and_warm, e2e_lab, load, pexec  # noqa: E402
 
-pytestmark = [pytest.mark.lab, pytest.mark.xdist_group("lab-v6primary")]
+pytestmark = [pytest.mark.lab]
 
 V6PRIMARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "modes-v6primary.toml")
 

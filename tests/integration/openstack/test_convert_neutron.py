@@ -17,8 +17,7 @@ import pytest
 
 import osrun
 
-# one neutron-server (session fixture) for both files when the suite runs two tests at a time
-pytestmark = [pytest.mark.openstack, pytest.mark.xdist_group("neutron")]
+pytestmark = pytest.mark.openstack
 
 LAB_DIR = Path(__file__).resolve().parents[1] / "lab"
 WRITES = ("POST", "PUT", "DELETE", "PATCH")

@@ -17,8 +17,7 @@ import pytest
 import osrun
 from osrun import snapshot
 
-# one neutron-server (session fixture) for both files when the suite runs two tests at a time
-pytestmark = [pytest.mark.openstack, pytest.mark.xdist_group("neutron")]
+pytestmark = pytest.mark.openstack
 
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 
