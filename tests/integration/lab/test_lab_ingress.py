@@ -178,5 +178,4 @@ def test_ipv6_ingress_comes_back_after_a_gateway_failover(lab):
     assert other and other != holder
     addrs = pexec(containers[other], "ip", "-o", "addr", "show").stdout
     assert " fd54:240::fe/" in addrs, addrs
-    pexec(containers[holder], "systemctl", "start", "keepalived")
-    wait_for(lambda: vip_holder(lab) == holder, timeout=30, interval=0.5)
+    pexec(containers[holder], "systemctl", "start", "keepalived")  # the last test: the lab goes down next
