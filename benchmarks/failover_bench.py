@@ -183,14 +183,15 @@ def measure(plan: dict, daemon: str) -> dict:
                 proc.kill()
         repair(plan, daemon, holder)
     times = ok_times(daemon, out)
+    sent = probes_sent(daemon, out)
     path_s, longest = recovery(times, t_kill, t_end)
     return {"daemon": daemon, "holder": holder, "new_holder": other, "vip_s": round(vip_s, 2),
             "path_s": round(path_s, 2) if path_s is not None else None,
             "longest_gap_s": round(longest, 2) if longest is not None else None,
-            "lost": sent(daemon, out) - len(times), "sent": sent(daemon, out)}
+            "lost": sent - len(times), "sent": sent}
 
 
-def sent(daemon: str, out: str) -> int:
+def probes_sent(daemon: str, out: str) -> int:
     """Probes sent until the probe stopped (the tries printed, or the highest ICMP sequence answered)."""
     if daemon == "haproxy":
         return len([line for line in out.splitlines() if len(line.split()) == 2])

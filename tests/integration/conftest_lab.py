@@ -214,6 +214,7 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
             if proc.poll() is None:
                 proc.kill()
     replies = sorted((float(m["ts"]), int(m["seq"])) for m in map(PING_LINE.match, out.splitlines()) if m)
+    sent = max((seq for dummy, seq in replies), default=0)  # the probe stops early: the highest sequence
     before = [ts for ts, dummy in replies if ts < t_kill]
     after = [ts for ts, dummy in replies if ts >= t_kill]
     path_s = None
@@ -232,8 +233,7 @@ def measure_failover(plan: dict, family: str = "ipv6", interval: float = 0.1, ma
         "holder": holder, "new_holder": other, "family": family, "interval": interval,
         "vip_s": round(vip_s, 2), "bgp_s": round(bgp_s, 2),
         "path_s": round(path_s, 2) if path_s is not None else None,
-        "lost": max((seq for dummy, seq in replies), default=0) - len(replies),
-        "sent": max((seq for dummy, seq in replies), default=0),
+        "lost": sent - len(replies), "sent": sent,
     }
 
 
